@@ -1,0 +1,131 @@
+/**
+ * Stateless cookie storage: the whole session, with its creation and last-active times, is encoded
+ * into the cookie by a codec. Exported from `sessionware` as {@link cookieStorage}.
+ *
+ * @module
+ */
+import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
+import { jsonSerializer } from './serializer.ts'
+import { type Bag, bag, type SessionState } from './session.ts'
+import {
+  isPlainObject,
+  type LoadedSession,
+  type SessionStorage,
+  type WriteContext,
+} from './storage.ts'
+import type { CookieCodec, Serializer } from './types.ts'
+
+/** Options of {@link cookieStorage}. */
+export interface CookieStorageOptions {
+  /**
+   * Turns the payload into the cookie value: `createSealedCodec({ keys })` (encrypted,
+   * recommended), `createSignedCodec({ keys })` (readable, tamper-proof) or `createPlainCodec()`
+   * (tests only). Required.
+   */
+  codec: CookieCodec
+  /**
+   * Turns the payload into text and back.
+   *
+   * @default jsonSerializer
+   */
+  serializer?: Serializer
+}
+
+/**
+ * The envelope inside the cookie. Times are whole epoch seconds so that timeouts hold without a
+ * server: `c` created, `a` last active; `m` the session's own idle timeout; `s` the subject; `d`
+ * data; `f` flash values.
+ */
+interface Envelope {
+  c: number
+  a: number
+  m?: number
+  s?: string
+  d: Bag
+  f?: Bag
+}
+
+function toEnvelope(value: unknown): Envelope | null {
+  if (!isPlainObject(value)) return null
+  const { c, a, m, s, d, f } = value
+  if (typeof c !== 'number' || typeof a !== 'number' || !isPlainObject(d)) return null
+  if (m !== undefined && typeof m !== 'number') return null
+  if (s !== undefined && typeof s !== 'string') return null
+  if (f !== undefined && !isPlainObject(f)) return null
+  return value as unknown as Envelope
+}
+
+/**
+ * Keeps sessions in the cookie itself, encoded by `codec`. Nothing is stored on the server, so a
+ * copied cookie stays valid until its timeouts pass (they are enforced from inside the payload), and
+ * `invalidate()` can only expire the browser's copy. Cookies are limited to 4096 bytes.
+ *
+ * @throws {SessionConfigError} when `codec` is missing.
+ */
+export function cookieStorage(options: CookieStorageOptions): SessionStorage {
+  const codec = options?.codec
+  if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+    throw new SessionConfigError('cookieStorage needs a codec, such as createSealedCodec({ keys })')
+  }
+  const serializer = options.serializer ?? jsonSerializer
+
+  function encode(state: SessionState, flash: Bag, lastActiveAt: number): string {
+    const envelope: Envelope = {
+      c: Math.floor(state.createdAt / 1000),
+      a: Math.floor(lastActiveAt / 1000),
+      d: state.data,
+    }
+    if (state.maxAge !== undefined) envelope.m = state.maxAge
+    if (state.subject !== undefined) envelope.s = state.subject
+    for (const _ in flash) {
+      envelope.f = flash
+      break
+    }
+    return codec.encode(serializer.stringify(envelope))
+  }
+
+  return Object.freeze({
+    kind: 'cookie' as const,
+    store: undefined,
+    read(value: string): LoadedSession | InvalidCookieReason {
+      let payload: string
+      let rotated: boolean
+      try {
+        ;({ payload, rotated } = codec.decode(value))
+      } catch (error) {
+        if (error instanceof SessionDecodeError) return error.reason
+        throw error
+      }
+      let envelope: Envelope | null
+      try {
+        envelope = toEnvelope(serializer.parse(payload))
+      } catch {
+        return 'malformed'
+      }
+      if (envelope === null) return 'malformed'
+      return {
+        id: null,
+        handle: null,
+        createdAt: envelope.c * 1000,
+        lastActiveAt: envelope.a * 1000,
+        maxAge: envelope.m,
+        subject: envelope.s,
+        data: bag(envelope.d),
+        flash: envelope.f ? bag(envelope.f) : bag(),
+        version: 0,
+        rotated,
+      }
+    },
+    rekey(): void {},
+    handleOf(): null {
+      return null
+    },
+    async write(state: SessionState, context: WriteContext): Promise<string> {
+      return encode(state, context.flash, state.now())
+    },
+    async touch(state: SessionState, context: WriteContext): Promise<string> {
+      return encode(state, context.flash, state.now())
+    },
+    async destroy(): Promise<void> {},
+  })
+}

@@ -1,0 +1,247 @@
+/**
+ * Options of {@link createSessions} and their validation. Options are resolved once into a new
+ * frozen object; what the user passed is never mutated.
+ *
+ * @module
+ */
+import { type InvalidCookieReason, SessionConfigError } from '../errors.ts'
+import type { SessionStorage } from './storage.ts'
+
+/** Cookie attributes. Every attribute has a secure default. */
+export interface CookieOptions {
+  /**
+   * Cookie name: an RFC 6265 token. A `__Host-` name requires `Path=/`, no `Domain` and Secure; a
+   * `__Secure-` name requires Secure. Both always get the Secure attribute.
+   *
+   * @default 'session'
+   */
+  name?: string
+  /**
+   * The `Path` attribute.
+   *
+   * @default '/'
+   */
+  path?: string
+  /**
+   * The `Domain` attribute. Unset means host-only, the safest choice.
+   *
+   * @default undefined
+   */
+  domain?: string
+  /**
+   * The `Secure` attribute. When unset it is on, except for requests served over plain HTTP to
+   * `localhost`, `*.localhost`, `127.0.0.0/8` or `[::1]`, so local development works without TLS.
+   *
+   * @default undefined (automatic)
+   */
+  secure?: boolean
+  /**
+   * The `HttpOnly` attribute: scripts cannot read the cookie.
+   *
+   * @default true
+   */
+  httpOnly?: boolean
+  /**
+   * The `SameSite` attribute.
+   *
+   * @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict' | 'none'
+  /**
+   * The `Partitioned` attribute (CHIPS). Implies Secure.
+   *
+   * @default false
+   */
+  partitioned?: boolean
+  /**
+   * Whether the cookie outlives the browser session. When true, `Max-Age` and `Expires` are set to
+   * the session's deadline (the earlier of its idle and absolute timeouts); when false the cookie is
+   * a browser-session cookie, while the timeouts are still enforced on the server.
+   *
+   * @default true
+   */
+  persistent?: boolean
+}
+
+/** Options of {@link createSessions}. */
+export interface SessionOptions {
+  /**
+   * Where sessions live: `cookieStorage({ codec })` (stateless) or `serverStorage({ store })`.
+   * Required.
+   */
+  storage: SessionStorage
+  /** Cookie attributes; see {@link CookieOptions}. */
+  cookie?: CookieOptions
+  /**
+   * Idle timeout in seconds: a session unused for this long expires. `null` disables it (then
+   * `absoluteTimeout` must be set). A session may override it with `session.maxAge`.
+   *
+   * @default 1209600 (14 days)
+   */
+  idleTimeout?: number | null
+  /**
+   * Absolute timeout in seconds, counted from the session's creation, however active it is.
+   * `null` disables it (then `idleTimeout` must be set).
+   *
+   * @default 2592000 (30 days)
+   */
+  absoluteTimeout?: number | null
+  /**
+   * Seconds of inactivity after which a read-only request refreshes the session's last-active time
+   * (a store touch, or a re-issued cookie). Throttles writes: a session read every second is not
+   * rewritten every second. `0` refreshes on every request (rolling).
+   *
+   * @default half of the idle timeout
+   */
+  touchAfter?: number
+  /**
+   * Called when a request presents a cookie that cannot be used (the request then gets a fresh
+   * session). For logging and metrics; it must not throw.
+   *
+   * @default undefined
+   */
+  onInvalidCookie?: (reason: InvalidCookieReason, request: object) => void
+  /**
+   * How many times a conflicting compare-and-set write is replayed onto the newer version before
+   * `SessionConflictError` is thrown.
+   *
+   * @default 10
+   */
+  conflictRetries?: number
+  /**
+   * The clock, in epoch milliseconds. For tests.
+   *
+   * @default Date.now
+   */
+  clock?: () => number
+}
+
+/** Cookie options after defaults and validation. */
+export interface ResolvedCookieOptions {
+  readonly name: string
+  readonly path: string
+  readonly domain: string | undefined
+  /** `undefined`: decided per request (see {@link CookieOptions.secure}). */
+  readonly secure: boolean | undefined
+  readonly httpOnly: boolean
+  readonly sameSite: 'lax' | 'strict' | 'none'
+  readonly partitioned: boolean
+  readonly persistent: boolean
+}
+
+/** Options after defaults and validation. Times in milliseconds. */
+export interface ResolvedOptions {
+  readonly storage: SessionStorage
+  readonly cookie: ResolvedCookieOptions
+  readonly idleTimeoutMs: number | null
+  readonly absoluteTimeoutMs: number | null
+  readonly touchAfterMs: number | null
+  readonly onInvalidCookie: ((reason: InvalidCookieReason, request: object) => void) | undefined
+  readonly conflictRetries: number
+  readonly clock: () => number
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const PATH = /^\/[\u0021-\u003A\u003C-\u007E]*$/
+const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
+function fail(message: string): never {
+  throw new SessionConfigError(message)
+}
+
+function seconds(name: string, value: unknown, fallback: number | null): number | null {
+  if (value === undefined) return fallback
+  if (value === null) return null
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    fail(`${name} must be a positive number of seconds or null. Received: ${String(value)}`)
+  }
+  return value
+}
+
+function resolveCookie(input: CookieOptions | undefined): ResolvedCookieOptions {
+  const o = input ?? {}
+  const name = o.name ?? 'session'
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    fail(`cookie.name must be an RFC 6265 token. Received: ${JSON.stringify(name)}`)
+  }
+  const path = o.path ?? '/'
+  if (typeof path !== 'string' || !PATH.test(path)) {
+    fail(`cookie.path must start with "/" and hold no ";" or controls. Received: ${path}`)
+  }
+  const domain = o.domain
+  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
+    fail(`cookie.domain must be a host name. Received: ${String(domain)}`)
+  }
+  const sameSite = o.sameSite ?? 'lax'
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') {
+    fail(`cookie.sameSite must be 'lax', 'strict' or 'none'. Received: ${String(sameSite)}`)
+  }
+  let secure = o.secure
+  if (secure !== undefined && typeof secure !== 'boolean') fail('cookie.secure must be a boolean')
+  const partitioned = o.partitioned ?? false
+  if (name.startsWith('__Host-')) {
+    if (secure === false) fail('a __Host- cookie must be Secure: remove cookie.secure: false')
+    if (path !== '/') fail('a __Host- cookie must have cookie.path "/"')
+    if (domain !== undefined) fail('a __Host- cookie must not have cookie.domain')
+    secure = true
+  } else if (name.startsWith('__Secure-')) {
+    if (secure === false) fail('a __Secure- cookie must be Secure: remove cookie.secure: false')
+    secure = true
+  }
+  if (sameSite === 'none' || partitioned) {
+    if (secure === false) fail("cookie.sameSite 'none' and cookie.partitioned require Secure")
+    secure = true
+  }
+  return Object.freeze({
+    name,
+    path,
+    domain,
+    secure,
+    httpOnly: o.httpOnly ?? true,
+    sameSite,
+    partitioned,
+    persistent: o.persistent ?? true,
+  })
+}
+
+/** Applies defaults and validates; throws {@link SessionConfigError}. */
+export function resolveOptions(options: SessionOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') fail('options must be an object')
+  const storage = options.storage
+  if (!storage || typeof storage !== 'object' || typeof storage.kind !== 'string') {
+    fail('options.storage is required: cookieStorage({ codec }) or serverStorage({ store })')
+  }
+  const idle = seconds('idleTimeout', options.idleTimeout, 1_209_600)
+  const absolute = seconds('absoluteTimeout', options.absoluteTimeout, 2_592_000)
+  if (idle === null && absolute === null) {
+    fail('idleTimeout and absoluteTimeout cannot both be null: sessions must expire on the server')
+  }
+  const touchAfterInput = options.touchAfter
+  let touchAfterMs: number | null = idle === null ? null : (idle * 1000) / 2
+  if (touchAfterInput !== undefined) {
+    if (typeof touchAfterInput !== 'number' || !(touchAfterInput >= 0)) {
+      fail(`touchAfter must be zero or a positive number of seconds. Received: ${touchAfterInput}`)
+    }
+    touchAfterMs = touchAfterInput * 1000
+  }
+  const retries = options.conflictRetries ?? 10
+  if (!Number.isInteger(retries) || retries < 0) {
+    fail(`conflictRetries must be a non-negative integer. Received: ${retries}`)
+  }
+  if (options.onInvalidCookie !== undefined && typeof options.onInvalidCookie !== 'function') {
+    fail('onInvalidCookie must be a function')
+  }
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    fail('clock must be a function returning epoch milliseconds')
+  }
+  return Object.freeze({
+    storage,
+    cookie: resolveCookie(options.cookie),
+    idleTimeoutMs: idle === null ? null : idle * 1000,
+    absoluteTimeoutMs: absolute === null ? null : absolute * 1000,
+    touchAfterMs,
+    onInvalidCookie: options.onInvalidCookie,
+    conflictRetries: retries,
+    clock: options.clock ?? Date.now,
+  })
+}
