@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { SessionRecord } from '../../src/core/types.ts'
+import { createMemoryStore } from '../../src/stores/memory.ts'
+import { runStoreSuite } from '../support/store-suite.ts'
+
+runStoreSuite('memory store', async (t) => {
+  let offset = 0
+  const store = createMemoryStore({ clock: () => Date.now() + offset })
+  t.after(() => store.close())
+  return {
+    store,
+    advance: (ms) => {
+      offset += ms
+    },
+  }
+})
+
+const HOUR = 3_600_000
+
+function record(id: string, fields: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now()
+  return {
+    id,
+    data: `{"id":"${id}"}`,
+    version: 1,
+    createdAt: now,
+    lastActiveAt: now,
+    expiresAt: now + HOUR,
+    ...fields,
+  }
+}
+
+/** Resolves once `check()` is true, or fails after `timeout` ms. */
+async function eventually(check: () => boolean, timeout = 2000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe('memory store specifics', () => {
+  it('evicts the least recently used record past maxEntries', async (t) => {
+    const store = createMemoryStore({ maxEntries: 3 })
+    t.after(() => store.close())
+    for (const id of ['a', 'b', 'c']) await store.create(record(id))
+    await store.get('a') // b is now the least recently used
+    await store.create(record('d'))
+    assert.equal(store.size, 3)
+    assert.equal(await store.get('b'), null)
+    for (const id of ['a', 'c', 'd']) assert.ok(await store.get(id), `${id} was evicted`)
+  })
+
+  it('counts update and touch as use for eviction', async (t) => {
+    const store = createMemoryStore({ maxEntries: 3 })
+    t.after(() => store.close())
+    for (const id of ['a', 'b', 'c']) await store.create(record(id))
+    await store.update(record('a', { data: '{"a":2}' }), 1)
+    await store.touch('b', Date.now(), Date.now() + HOUR)
+    await store.create(record('d'))
+    assert.equal(await store.get('c'), null)
+    for (const id of ['a', 'b', 'd']) assert.ok(await store.get(id), `${id} was evicted`)
+  })
+
+  it('keeps the subject index correct after eviction', async (t) => {
+    const store = createMemoryStore({ maxEntries: 2 })
+    t.after(() => store.close())
+    await store.create(record('a', { subject: 'alice' }))
+    await store.create(record('b', { subject: 'alice' }))
+    await store.create(record('c'))
+    assert.equal(await store.get('a'), null)
+    assert.deepEqual(
+      (await store.listBySubject('alice')).map((r) => r.id),
+      ['b'],
+    )
+    assert.equal(await store.deleteBySubject('alice'), 1)
+    assert.deepEqual(await store.listBySubject('alice'), [])
+    assert.equal(store.size, 1)
+  })
+
+  it('forgets the subject of a record removed by eviction or expiry', async (t) => {
+    let now = Date.now()
+    const store = createMemoryStore({ maxEntries: 2, sweepInterval: 0, clock: () => now })
+    t.after(() => store.close())
+    await store.create(record('evicted', { subject: 'alice' }))
+    await store.create(record('expiring', { subject: 'alice', expiresAt: now + 1000 }))
+    await store.create(record('filler'))
+    now += 2000
+    await store.prune(now)
+    assert.equal(store.size, 1)
+    // The same ids created again for bob must not show up under alice.
+    await store.create(record('evicted', { subject: 'bob', expiresAt: now + HOUR }))
+    await store.create(record('expiring', { subject: 'bob', expiresAt: now + HOUR }))
+    assert.deepEqual(await store.listBySubject('alice'), [])
+    assert.equal(await store.deleteBySubject('alice'), 0)
+    assert.deepEqual((await store.listBySubject('bob')).map((r) => r.id).sort(), [
+      'evicted',
+      'expiring',
+    ])
+  })
+
+  it('sweeps expired records on its timer without any read', async (t) => {
+    let now = Date.now()
+    const store = createMemoryStore({ sweepInterval: 0.02, clock: () => now })
+    t.after(() => store.close())
+    await store.create(record('short', { subject: 'alice', expiresAt: now + 1000 }))
+    await store.create(record('long', { expiresAt: now + HOUR }))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.equal(store.size, 2)
+    now += 2000
+    await eventually(() => store.size === 1)
+    assert.deepEqual(await store.listBySubject('alice'), [])
+    assert.ok(await store.get('long'))
+  })
+
+  it('stops sweeping after close()', async () => {
+    let now = Date.now()
+    const store = createMemoryStore({ sweepInterval: 0.01, clock: () => now })
+    await store.create(record('short', { expiresAt: now + 1000 }))
+    await store.close()
+    now += 2000
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.equal(store.size, 1)
+    assert.equal(await store.get('short'), null)
+    assert.equal(store.size, 0)
+  })
+
+  it('reports ttl: false when the sweep is disabled', async (t) => {
+    const store = createMemoryStore({ sweepInterval: 0 })
+    t.after(() => store.close())
+    assert.deepEqual(store.capabilities, { atomic: true, ttl: false, subjectIndex: true })
+    const sweeping = createMemoryStore()
+    t.after(() => sweeping.close())
+    assert.deepEqual(sweeping.capabilities, { atomic: true, ttl: true, subjectIndex: true })
+  })
+
+  it('does not keep the process alive', async () => {
+    const script = fileURLToPath(new URL('../fixtures/idle-store.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--import', 'tsx', script, 'memory'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const timeout = setTimeout(() => child.kill(), 5000)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    clearTimeout(timeout)
+    assert.equal(code, 0, `child did not exit by itself (code ${code}): ${stderr}`)
+  })
+
+  it('rejects invalid options with ERR_SESSION_CONFIG', () => {
+    const invalid: unknown[] = [
+      { maxEntries: 0 },
+      { maxEntries: -1 },
+      { maxEntries: 1.5 },
+      { maxEntries: Number.NaN },
+      { maxEntries: Number.POSITIVE_INFINITY },
+      { maxEntries: '10' },
+      { sweepInterval: -1 },
+      { sweepInterval: Number.NaN },
+      { sweepInterval: 3_000_000 },
+      { sweepInterval: '60' },
+      { clock: 123 },
+    ]
+    for (const options of invalid) {
+      assert.throws(
+        () => createMemoryStore(options as Parameters<typeof createMemoryStore>[0]),
+        { name: 'SessionConfigError', code: 'ERR_SESSION_CONFIG' },
+        JSON.stringify(options),
+      )
+    }
+  })
+})
