@@ -105,7 +105,7 @@ export interface SessionOptions {
    * How many times a conflicting compare-and-set write is replayed onto the newer version before
    * `SessionConflictError` is thrown.
    *
-   * @default 10
+   * @default 100
    */
   conflictRetries?: number
   /**
@@ -224,7 +224,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     }
     touchAfterMs = touchAfterInput * 1000
   }
-  const retries = options.conflictRetries ?? 10
+  const retries = options.conflictRetries ?? 100
   if (!Number.isInteger(retries) || retries < 0) {
     fail(`conflictRetries must be a non-negative integer. Received: ${retries}`)
   }

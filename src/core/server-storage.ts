@@ -69,7 +69,7 @@ async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promis
 }
 
 function pause(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(2 ** attempt, 20)
+  const ms = Math.random() * Math.min(2 ** attempt, 32)
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 

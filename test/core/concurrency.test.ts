@@ -9,12 +9,14 @@ import { createSqliteStore } from '../../src/stores/sqlite.ts'
 
 /** A server whose routes set one key, read everything, or log out; `gate` delays handlers. */
 async function serve(t: TestContext, store: SessionStore, gate?: Promise<void>) {
-  const sessions = createSessions({ storage: serverStorage({ store }), conflictRetries: 60 })
+  const sessions = createSessions({ storage: serverStorage({ store }) })
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
       const session = await getSession(req)
       if (gate && url.searchParams.has('slow')) await gate
+      // Hold every writer between its load and its write, so that all of them load the same version.
+      if (url.searchParams.has('hold')) await new Promise((resolve) => setTimeout(resolve, 20))
       if (url.pathname === '/set') {
         session.set(url.searchParams.get('key') as string, true)
       } else if (url.pathname === '/logout') {
@@ -36,7 +38,7 @@ async function fiftyWriters(t: TestContext, store: SessionStore): Promise<void> 
   const { base, cookie } = await serve(t, store)
   const keys = Array.from({ length: 50 }, (_, i) => `k${i}`)
   const responses = await Promise.all(
-    keys.map((key) => fetch(`${base}/set?key=${key}`, { headers: { cookie } })),
+    keys.map((key) => fetch(`${base}/set?key=${key}&hold`, { headers: { cookie } })),
   )
   assert.deepEqual(
     responses.map((r) => r.status),
