@@ -1,0 +1,178 @@
+/**
+ * `sessionware inspect`: decodes a session cookie with the given keys and prints its payload and
+ * which key opened it. For debugging; it reads nothing but its arguments.
+ *
+ * Subpath: none (a command of the `sessionware` executable, `dist/cli/main.js`).
+ *
+ * @module
+ */
+
+import { parseArgs } from 'node:util'
+import { createSealedCodec } from '../codecs/sealed.ts'
+import { createSignedCodec } from '../codecs/signed.ts'
+import type { CookieCodec, DecodedCookie } from '../core/types.ts'
+import { SessionConfigError, SessionDecodeError } from '../errors.ts'
+import { keyId } from '../lib/keys.ts'
+import { plainCodec } from '../lib/plain-codec.ts'
+
+/** Help text of `sessionware inspect`. */
+export const INSPECT_USAGE: string = `Usage:
+  sessionware inspect --key <key> [--key <key> ...] [--codec <name>] <value>
+
+Decodes a session cookie and prints its payload (pretty-printed when it is JSON) and which key
+opened it. A cookie opened by any key but the first is "rotated": the application re-issues it
+with the first key. <value> is the cookie value; name=value is accepted too. Write --key=<key>
+for a key, and put -- before a cookie value that starts with '-'.
+
+Options:
+  -k, --key <key>  a key, as in the codec's keys option; repeat for several, newest first
+  --codec <name>   sealed (default), signed or plain (plain takes no key)
+  -h, --help       show this help
+
+Exit status: 0 when the cookie decodes, 1 when it does not ("invalid cookie: <reason>" on
+stderr, reason one of malformed, tampered, unknown-key), 2 on a usage error.
+`
+
+type KeyedFactory = (options: { keys: string[] }) => CookieCodec
+
+const KEYED_CODECS: Readonly<Record<string, KeyedFactory>> = {
+  sealed: createSealedCodec,
+  signed: createSignedCodec,
+}
+
+const REASON_HINTS: Readonly<Record<string, string>> = {
+  malformed: 'this is not a value the codec writes (wrong codec, cut short, or garbled)',
+  tampered: 'the value was changed, or written with another key that shares a key id',
+  'unknown-key': 'none of the given keys wrote this cookie (its key id matches none of them)',
+}
+
+/**
+ * Runs `sessionware inspect` with the arguments that follow the command name, writing to the
+ * process's stdout and stderr.
+ *
+ * @returns the exit code: 0 when the cookie decodes, 1 when it does not, 2 on a usage error.
+ */
+export function inspect(args: readonly string[]): number {
+  let keys: string[]
+  let codecName: string
+  let positionals: string[]
+  try {
+    const parsed = parseArgs({
+      args: [...args],
+      options: {
+        key: { type: 'string', short: 'k', multiple: true },
+        codec: { type: 'string', default: 'sealed' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    })
+    if (parsed.values.help === true) {
+      process.stdout.write(INSPECT_USAGE)
+      return 0
+    }
+    keys = parsed.values.key ?? []
+    codecName = parsed.values.codec
+    positionals = parsed.positionals
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error))
+  }
+  const [input, ...extra] = positionals
+  if (input === undefined || extra.length > 0) {
+    return usageError(`expected exactly one cookie value, got ${positionals.length}`)
+  }
+
+  let codec: CookieCodec
+  let factory: KeyedFactory | undefined
+  if (codecName === 'plain') {
+    if (keys.length > 0) return usageError('the plain codec takes no --key')
+    codec = plainCodec
+  } else {
+    factory = KEYED_CODECS[codecName]
+    if (factory === undefined) {
+      return usageError(`unknown codec '${codecName}'; --codec must be sealed, signed or plain`)
+    }
+    if (keys.length === 0) return usageError(`the ${codecName} codec needs at least one --key`)
+    try {
+      codec = factory({ keys })
+    } catch (error) {
+      if (!(error instanceof SessionConfigError)) throw error
+      return usageError(error.message)
+    }
+  }
+
+  const value = cookieValue(input)
+  let decoded: DecodedCookie
+  try {
+    decoded = codec.decode(value)
+  } catch (error) {
+    if (!(error instanceof SessionDecodeError)) throw error
+    const hint = REASON_HINTS[error.reason]
+    process.stderr.write(
+      `invalid cookie: ${error.reason}\n${hint === undefined ? '' : `hint: ${hint}\n`}`,
+    )
+    return 1
+  }
+
+  const lines = [`codec:   ${codec.name}`]
+  if (factory !== undefined) {
+    const index = openingKey(factory, keys, value)
+    const which = index === -1 ? 'unknown' : `#${index + 1} of ${keys.length}`
+    const kid = index === -1 ? '' : ` (key id ${keyId(keys[index] ?? '')})`
+    lines.push(`key:     ${which}${kid}`)
+    lines.push(
+      `rotated: ${decoded.rotated ? 'yes (the application re-issues it with key #1)' : 'no'}`,
+    )
+  } else {
+    lines.push('key:     none (plain: neither signed nor encrypted)')
+  }
+  lines.push('payload:', printable(pretty(decoded.payload)))
+  process.stdout.write(`${lines.join('\n')}\n`)
+  return 0
+}
+
+/** Accepts `name=value` and a double-quoted value as well as the bare value. */
+function cookieValue(input: string): string {
+  let value = input.trim()
+  const equals = value.indexOf('=')
+  if (equals !== -1) value = value.slice(equals + 1).trim()
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+  return value
+}
+
+/** The index of the key that opens `value` on its own, or -1. */
+function openingKey(factory: KeyedFactory, keys: readonly string[], value: string): number {
+  return keys.findIndex((key) => {
+    try {
+      factory({ keys: [key] }).decode(value)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+/** JSON pretty-printed with 2 spaces, or the text as it is when it is not JSON. */
+function pretty(payload: string): string {
+  try {
+    return JSON.stringify(JSON.parse(payload), null, 2)
+  } catch {
+    return payload
+  }
+}
+
+/**
+ * Escapes control characters (other than newline and tab) so a hostile payload cannot send
+ * escape sequences to the terminal. JSON.stringify already escapes C0 inside strings, not C1.
+ */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the target
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => {
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+  })
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`sessionware inspect: ${message}\n\n${INSPECT_USAGE}`)
+  return 2
+}

@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict'
+import { createDecipheriv, hkdfSync } from 'node:crypto'
+import { describe, it } from 'node:test'
+import { createSealedCodec } from '../../src/codecs/sealed.ts'
+import { createSignedCodec } from '../../src/codecs/signed.ts'
+import { SessionDecodeError } from '../../src/errors.ts'
+
+const KEY = 'sessionware-test-key-0123456789abcdef'
+const OLD_KEY = 'sessionware-old-key-0123456789abcdef'
+const OTHER_KEY = 'sessionware-other-key-0123456789abcd'
+/** The key id of KEY: a golden value, the same in every process and release. */
+const KEY_ID = '3erTQh'
+const PAYLOAD = '{"user":"ann","roles":["admin"],"visits":3}'
+const UNICODE = '{"name":"Zoë 山田 😀","note":"naïve café\\u0000ok","rtl":"שלום"}'
+/** RFC 6265 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
+const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]+$/
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+const codec = createSealedCodec({ keys: [KEY] })
+
+function decodeError(run: () => unknown): SessionDecodeError {
+  try {
+    run()
+  } catch (error) {
+    assert.ok(error instanceof SessionDecodeError, `expected SessionDecodeError, got ${error}`)
+    assert.equal(error.code, 'ERR_SESSION_DECODE')
+    return error
+  }
+  assert.fail('expected decode to throw')
+}
+
+describe('sealed codec', () => {
+  it('round-trips an ASCII payload', () => {
+    assert.deepEqual(codec.decode(codec.encode(PAYLOAD)), { payload: PAYLOAD, rotated: false })
+  })
+
+  it('round-trips a non-ASCII payload', () => {
+    assert.deepEqual(codec.decode(codec.encode(UNICODE)), { payload: UNICODE, rotated: false })
+  })
+
+  it('round-trips an empty payload', () => {
+    assert.deepEqual(codec.decode(codec.encode('')), { payload: '', rotated: false })
+  })
+
+  it('writes only RFC 6265 cookie-octets', () => {
+    assert.match(codec.encode(UNICODE), COOKIE_OCTETS)
+    assert.match(codec.encode(''), COOKIE_OCTETS)
+  })
+
+  it('writes the key id, a dot and base64url of iv, ciphertext and tag', () => {
+    const token = codec.encode(PAYLOAD)
+    assert.match(token, /^[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]+$/)
+    assert.equal(token.slice(0, 6), KEY_ID)
+    const bytes = Buffer.from(token.slice(7), 'base64url')
+    assert.equal(bytes.length, 12 + Buffer.byteLength(PAYLOAD) + 16)
+  })
+
+  it('follows the documented construction: HKDF-SHA256 key, AES-256-GCM, key id as AAD', () => {
+    const token = codec.encode(PAYLOAD)
+    const bytes = Buffer.from(token.slice(7), 'base64url')
+    const key = Buffer.from(hkdfSync('sha256', KEY, '', 'sessionware sealed v1', 32))
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+    decipher.setAAD(Buffer.from(KEY_ID))
+    decipher.setAuthTag(bytes.subarray(-16))
+    const plain = Buffer.concat([decipher.update(bytes.subarray(12, -16)), decipher.final()])
+    assert.equal(plain.toString('utf8'), PAYLOAD)
+  })
+
+  it('seals the same payload differently on every encode', () => {
+    const tokens = new Set(Array.from({ length: 100 }, () => codec.encode(PAYLOAD)))
+    assert.equal(tokens.size, 100)
+    const ivs = new Set(
+      [...tokens].map((t) => Buffer.from(t.slice(7), 'base64url').subarray(0, 12).toString('hex')),
+    )
+    assert.equal(ivs.size, 100)
+  })
+
+  it('does not reveal the payload in the token', () => {
+    const secret = 'SECRET-MARKER-do-not-leak'
+    const token = codec.encode(`{"s":"${secret}"}`)
+    assert.ok(!token.includes(secret))
+    for (const shift of ['', 'x', 'xx']) {
+      const encoded = Buffer.from(shift + secret)
+        .toString('base64url')
+        .slice(4, -4)
+      assert.ok(!token.includes(encoded), `base64url of the payload appears in ${token}`)
+    }
+    assert.ok(!Buffer.from(token.slice(7), 'base64url').includes(secret))
+  })
+
+  it('rejects every single-character change as tampered, malformed or (key id) unknown-key', () => {
+    const token = codec.encode(PAYLOAD)
+    for (let i = 0; i < token.length; i++) {
+      const char = token[i] ?? ''
+      const index = DIGITS.indexOf(char)
+      // A neighbouring digit (flips the lowest bit) and a far one, plus a dot.
+      const replacements = [DIGITS[index ^ 1], DIGITS[(index + 32) % 64], '.']
+      for (const replacement of replacements) {
+        if (replacement === undefined || replacement === char) continue
+        const changed = token.slice(0, i) + replacement + token.slice(i + 1)
+        const { reason } = decodeError(() => codec.decode(changed))
+        const allowed = i < 6 ? ['unknown-key', 'malformed'] : ['tampered', 'malformed']
+        assert.ok(allowed.includes(reason), `position ${i} -> ${replacement}: ${reason}`)
+      }
+    }
+  })
+
+  it('rejects a token sealed with another key as unknown-key', () => {
+    const other = createSealedCodec({ keys: [OTHER_KEY] })
+    assert.equal(decodeError(() => codec.decode(other.encode(PAYLOAD))).reason, 'unknown-key')
+  })
+
+  it('rejects a token whose key id was swapped for a configured one as tampered', () => {
+    const both = createSealedCodec({ keys: [KEY, OTHER_KEY] })
+    const token = createSealedCodec({ keys: [OTHER_KEY] }).encode(PAYLOAD)
+    const swapped = KEY_ID + token.slice(6)
+    assert.equal(decodeError(() => both.decode(swapped)).reason, 'tampered')
+  })
+
+  it('gives the same key id for the same key in every codec instance', () => {
+    const again = createSealedCodec({ keys: [KEY] })
+    const fromBytes = createSealedCodec({ keys: [new TextEncoder().encode(KEY)] })
+    assert.equal(again.encode(PAYLOAD).slice(0, 6), KEY_ID)
+    assert.equal(fromBytes.encode(PAYLOAD).slice(0, 6), KEY_ID)
+    assert.deepEqual(again.decode(codec.encode(PAYLOAD)), { payload: PAYLOAD, rotated: false })
+  })
+
+  it('reads a token of the second key and reports it rotated', () => {
+    const oldToken = createSealedCodec({ keys: [OLD_KEY] }).encode(PAYLOAD)
+    const rotating = createSealedCodec({ keys: [KEY, OLD_KEY] })
+    assert.deepEqual(rotating.decode(oldToken), { payload: PAYLOAD, rotated: true })
+    assert.deepEqual(rotating.decode(rotating.encode(PAYLOAD)), {
+      payload: PAYLOAD,
+      rotated: false,
+    })
+    assert.equal(rotating.encode(PAYLOAD).slice(0, 6), KEY_ID)
+  })
+
+  it('rejects tokens of a dropped key as unknown-key', () => {
+    const oldToken = createSealedCodec({ keys: [OLD_KEY] }).encode(PAYLOAD)
+    assert.equal(decodeError(() => codec.decode(oldToken)).reason, 'unknown-key')
+  })
+
+  it('rejects invalid base64url as malformed', () => {
+    const body = codec.encode(PAYLOAD).slice(7)
+    for (const bad of [
+      `${KEY_ID}.${body}=`,
+      `${KEY_ID}.+${body.slice(1)}`,
+      `${KEY_ID}.a/${body}`,
+    ]) {
+      assert.equal(decodeError(() => codec.decode(bad)).reason, 'malformed', bad)
+    }
+    // 43 digits carry 32 bytes and 2 spare bits; a final 'B' sets one of them (not canonical).
+    const nonCanonical = `${KEY_ID}.${'A'.repeat(42)}B`
+    assert.equal(decodeError(() => codec.decode(nonCanonical)).reason, 'malformed')
+  })
+
+  it('rejects a token truncated below iv and tag as malformed', () => {
+    const token = codec.encode(PAYLOAD)
+    for (const length of [0, 3, 6, 7, 8, 20, 7 + 36]) {
+      assert.equal(decodeError(() => codec.decode(token.slice(0, length))).reason, 'malformed')
+    }
+  })
+
+  it('rejects a token truncated anywhere as malformed or tampered', () => {
+    const token = codec.encode(PAYLOAD)
+    for (let length = 0; length < token.length; length++) {
+      const { reason } = decodeError(() => codec.decode(token.slice(0, length)))
+      assert.ok(reason === 'malformed' || reason === 'tampered', `length ${length}: ${reason}`)
+    }
+  })
+
+  it('rejects an empty value as malformed', () => {
+    assert.equal(decodeError(() => codec.decode('')).reason, 'malformed')
+  })
+
+  it('rejects a 10 KB value as malformed', () => {
+    const long = `${KEY_ID}.${'A'.repeat(10 * 1024)}`
+    assert.equal(decodeError(() => codec.decode(long)).reason, 'malformed')
+  })
+
+  it('throws nothing but SessionDecodeError on hostile input', () => {
+    const hostile: unknown[] = [
+      '.',
+      '......',
+      '.'.repeat(1024 * 1024),
+      '\u0000',
+      'é',
+      '😀😀😀😀😀😀.😀',
+      `${KEY_ID}.`,
+      `${KEY_ID}..`,
+      `${KEY_ID}.${'A'.repeat(4)}`,
+      `${KEY_ID}.${'A'.repeat(40)}`,
+      `.${KEY_ID}.AAAA`,
+      '__proto__',
+      ' ',
+      null,
+      undefined,
+      42,
+      {},
+    ]
+    for (const value of hostile) decodeError(() => codec.decode(value as string))
+  })
+
+  it('derives keys apart from the signed codec for the same key string', () => {
+    const sealedToken = codec.encode(PAYLOAD)
+    const signed = createSignedCodec({ keys: [KEY] })
+    const bytes = Buffer.from(sealedToken.slice(7), 'base64url')
+    const signedKey = Buffer.from(hkdfSync('sha256', KEY, '', 'sessionware signed v1', 32))
+    const decipher = createDecipheriv('aes-256-gcm', signedKey, bytes.subarray(0, 12))
+    decipher.setAAD(Buffer.from(KEY_ID))
+    decipher.setAuthTag(bytes.subarray(-16))
+    decipher.update(bytes.subarray(12, -16))
+    assert.throws(() => decipher.final())
+    assert.equal(decodeError(() => signed.decode(sealedToken)).reason, 'malformed')
+  })
+
+  it('refuses a missing key list', () => {
+    assert.throws(() => createSealedCodec({} as { keys: string[] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys must be an array/,
+    })
+  })
+
+  it('refuses an empty key list', () => {
+    assert.throws(() => createSealedCodec({ keys: [] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys is empty/,
+    })
+  })
+
+  it('refuses a key string shorter than 32 characters', () => {
+    assert.throws(() => createSealedCodec({ keys: [KEY, 'x'.repeat(31)] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys\[1\] is a string of 31 characters; a key needs at least 32/,
+    })
+  })
+
+  it('refuses a Uint8Array key shorter than 32 bytes', () => {
+    assert.throws(() => createSealedCodec({ keys: [new Uint8Array(16)] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys\[0\] is a Uint8Array of 16 bytes/,
+    })
+  })
+
+  it('refuses a key that is neither a string nor a Uint8Array', () => {
+    assert.throws(() => createSealedCodec({ keys: [42 as unknown as string] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys\[0\] must be a string or a Uint8Array, got number/,
+    })
+  })
+
+  it('refuses the same key twice, even once as a string and once as bytes', () => {
+    assert.throws(() => createSealedCodec({ keys: [KEY, OLD_KEY, KEY] }), {
+      code: 'ERR_SESSION_CONFIG',
+      message: /options\.keys\[0\] and sealed codec: options\.keys\[2\] are the same key/,
+    })
+    assert.throws(() => createSealedCodec({ keys: [KEY, Buffer.from(KEY)] }), {
+      code: 'ERR_SESSION_CONFIG',
+    })
+  })
+
+  it('accepts a 32-byte Uint8Array key', () => {
+    const bytes = createSealedCodec({ keys: [new Uint8Array(32).fill(7)] })
+    assert.deepEqual(bytes.decode(bytes.encode(PAYLOAD)), { payload: PAYLOAD, rotated: false })
+  })
+
+  it('is named sealed', () => {
+    assert.equal(codec.name, 'sealed')
+  })
+})
