@@ -108,6 +108,8 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
         handle: null,
         createdAt: envelope.c * 1000,
         lastActiveAt: envelope.a * 1000,
+        renewedAt: envelope.c * 1000,
+        forwarded: false,
         maxAge: envelope.m,
         subject: envelope.s,
         data: bag(envelope.d),
@@ -125,6 +127,9 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
     },
     async touch(state: SessionState, context: WriteContext): Promise<string> {
       return encode(state, context.flash, state.now())
+    },
+    async renew(state: SessionState, context: WriteContext): Promise<string> {
+      return encode(state, context.flash, state.now()) // no id to renew: the manager never asks
     },
     async destroy(): Promise<void> {},
   })

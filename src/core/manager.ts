@@ -142,6 +142,7 @@ class Manager {
       isNew: from === null,
       createdAt: from ? from.createdAt : now,
       lastActiveAt: from ? from.lastActiveAt : now,
+      renewedAt: from ? from.renewedAt : now,
       maxAge: from?.maxAge,
       subject: from?.subject,
       data: from ? from.data : bag(),
@@ -243,6 +244,18 @@ class Manager {
     if (state.flashOut !== null) flash = Object.assign(bag(state.flashIn), state.flashOut)
     const context = { loaded, flash, retries: this.options.conflictRetries }
     const now = this.options.clock()
+    const renewal = this.options.renewalIntervalMs
+    if (
+      renewal !== null &&
+      storage.kind === 'server' &&
+      loaded !== null &&
+      !loaded.forwarded &&
+      !state.regenerated &&
+      now - state.renewedAt >= renewal
+    ) {
+      const value = await storage.renew(state, context, this.options.renewalGraceMs)
+      return value === null ? [] : [this.cookieFor(rs, value, state, now)]
+    }
     if (state.changed || loaded?.rotated) {
       const value = await storage.write(state, context)
       if (value === null) return [] // destroyed by another request meanwhile: never resurrect
@@ -255,6 +268,7 @@ class Manager {
     const idle = state.maxAge !== undefined || this.options.idleTimeoutMs !== null
     if (loaded !== null && idle && touchAfter !== null && now - state.lastActiveAt >= touchAfter) {
       const value = await storage.touch(state, context)
+      if (loaded.forwarded) return [] // the renewing response carried the new id
       if (storage.kind === 'server' && !this.options.cookie.persistent) return []
       return [this.cookieFor(rs, value, state, now)]
     }

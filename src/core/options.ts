@@ -109,6 +109,21 @@ export interface SessionOptions {
    */
   conflictRetries?: number
   /**
+   * Renewal interval in seconds (server storage): a session whose id is older than this gets a new
+   * id on its next request, keeping its data. The old id keeps working for `renewalGrace` seconds
+   * (requests already in flight with it read and write the renewed session), then dies. Limits how
+   * long a stolen id is useful. `null` turns renewal off. Ignored by cookie storage.
+   *
+   * @default null (off)
+   */
+  renewalInterval?: number | null
+  /**
+   * Seconds the old id keeps working after a renewal.
+   *
+   * @default 30
+   */
+  renewalGrace?: number
+  /**
    * The clock, in epoch milliseconds. For tests.
    *
    * @default Date.now
@@ -138,6 +153,8 @@ export interface ResolvedOptions {
   readonly touchAfterMs: number | null
   readonly onInvalidCookie: ((reason: InvalidCookieReason, request: object) => void) | undefined
   readonly conflictRetries: number
+  readonly renewalIntervalMs: number | null
+  readonly renewalGraceMs: number
   readonly clock: () => number
 }
 
@@ -228,6 +245,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (!Number.isInteger(retries) || retries < 0) {
     fail(`conflictRetries must be a non-negative integer. Received: ${retries}`)
   }
+  const renewal = seconds('renewalInterval', options.renewalInterval, null)
+  const grace = seconds('renewalGrace', options.renewalGrace, 30) as number
   if (options.onInvalidCookie !== undefined && typeof options.onInvalidCookie !== 'function') {
     fail('onInvalidCookie must be a function')
   }
@@ -242,6 +261,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     touchAfterMs,
     onInvalidCookie: options.onInvalidCookie,
     conflictRetries: retries,
+    renewalIntervalMs: renewal === null ? null : renewal * 1000,
+    renewalGraceMs: grace * 1000,
     clock: options.clock ?? Date.now,
   })
 }

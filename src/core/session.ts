@@ -38,6 +38,8 @@ export interface SessionState {
   isNew: boolean
   createdAt: number
   lastActiveAt: number
+  /** When the id was last given (creation, regenerate or renewal), epoch ms. */
+  renewedAt: number
   maxAge: number | undefined
   subject: string | undefined
   data: Bag

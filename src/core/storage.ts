@@ -15,6 +15,13 @@ export interface LoadedSession {
   readonly handle: string | null
   readonly createdAt: number
   readonly lastActiveAt: number
+  /** When the id was last given (creation, regenerate or renewal). */
+  readonly renewedAt: number
+  /**
+   * Loaded through an old id still in its renewal grace window: the state carries the renewed
+   * session's handle, and no cookie is sent (the renewing response carried the new one).
+   */
+  readonly forwarded: boolean
   readonly maxAge: number | undefined
   readonly subject: string | undefined
   readonly data: Bag
@@ -57,6 +64,12 @@ export interface SessionStorage {
    * by another request meanwhile (nothing is written then).
    */
   write(state: SessionState, context: WriteContext): Promise<string | null>
+  /**
+   * Renewal (server storage): moves the loaded session to the state's new id, keeping the old
+   * record for `graceMs` as a pointer to the new one. Returns the new cookie value, or null when the
+   * session was destroyed meanwhile.
+   */
+  renew(state: SessionState, context: WriteContext, graceMs: number): Promise<string | null>
   /** Refreshes the last-active time only; returns the cookie value to send. */
   touch(state: SessionState, context: WriteContext): Promise<string>
   /** Deletes a stored session by handle (no-op for cookie storage). */
@@ -65,9 +78,16 @@ export interface SessionStorage {
 
 /** Payload kept in a server record's `data`. */
 export interface StoredPayload {
+  /** Data. */
   d: Bag
+  /** Flash values. */
   f?: Bag
+  /** The session's own idle timeout, seconds. */
   m?: number
+  /** When the id was last given, epoch ms (absent: the record's createdAt). */
+  n?: number
+  /** Set on an old record during a renewal grace window: the handle of the renewed record. */
+  r?: string
 }
 
 /** Type guard for a plain object. */

@@ -201,7 +201,7 @@ describe('Session', () => {
     const store = createMemoryStore()
     let loads = 0
     const counting = { ...store, get: (id: string) => (loads++, store.get(id)) }
-    const sessions = createSessions<Data>({ storage: serverStorage({ store: counting }) })
+    const sessions = createSessions<Data, Flash>({ storage: serverStorage({ store: counting }) })
     const first = await request(sessions, undefined, (s) => s.set('visits', 1))
     loads = 0
     const req = {}
