@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import { withSessions } from '../../src/adapters/fetch.ts'
+import { getSession, type Sessions } from '../../src/index.ts'
+import {
+  createFixture,
+  type Fixture,
+  fetchHandler,
+  type Mount,
+  runAdapterSuite,
+} from '../support/adapter-suite.ts'
+import {
+  Client,
+  type FetchListener,
+  sendResponse,
+  serve,
+  serveFetch,
+  setCookieOf,
+  toRequest,
+} from '../support/http.ts'
+
+const mountFetch: Mount = (t, sessions, routes, { onError }) =>
+  serveFetch(t, withSessions(sessions, fetchHandler(routes)), { onError })
+
+runAdapterSuite('Fetch adapter', mountFetch)
+
+/** A fixture (cookie storage) and a client for `listener`, served over real HTTP. */
+async function start(
+  t: TestContext,
+  listener: (fixture: Fixture) => FetchListener,
+): Promise<{ client: Client; fixture: Fixture }> {
+  const fixture = createFixture('cookie')
+  const base = await serveFetch(t, listener(fixture), { onError: fixture.onError })
+  return { client: new Client(base), fixture }
+}
+
+async function write(request: Request): Promise<void> {
+  const session = await getSession(request)
+  session.set('n', 1)
+}
+
+describe('Fetch adapter: responses', () => {
+  it('adds the Set-Cookie to a Response.redirect() despite its immutable headers', async (t) => {
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions as Sessions, async (request) => {
+        await write(request)
+        return Response.redirect('http://127.0.0.1/next', 303)
+      }),
+    )
+    const result = await client.get('/')
+    assert.equal(result.status, 303)
+    assert.equal(result.headers.location, 'http://127.0.0.1/next')
+    assert.ok(setCookieOf(result, 'session')?.value)
+  })
+
+  it('keeps a Set-Cookie of the application next to the session cookie', async (t) => {
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions as Sessions, async (request) => {
+        await write(request)
+        return new Response('ok', { headers: { 'set-cookie': 'app=1; Path=/' } })
+      }),
+    )
+    const result = await client.get('/')
+    assert.deepEqual(result.setCookies.map((cookie) => cookie.name).sort(), ['app', 'session'])
+  })
+
+  it('returns the handler’s own Response when the session was never asked for', async (t) => {
+    const made: Response[] = []
+    const returned: Response[] = []
+    const { client } = await start(t, ({ sessions }) => {
+      const wrapped = withSessions(sessions as Sessions, async () => {
+        const response = new Response('plain')
+        made.push(response)
+        return response
+      })
+      return async (request) => {
+        const response = await wrapped(request)
+        returned.push(response)
+        return response
+      }
+    })
+    const result = await client.get('/')
+    assert.equal(result.body, 'plain')
+    assert.deepEqual(result.rawSetCookies, [])
+    assert.equal(returned[0], made[0])
+  })
+
+  it('rejects with the handler’s error', async (t) => {
+    const { client, fixture } = await start(t, ({ sessions }) =>
+      withSessions(sessions as Sessions, async (request) => {
+        await write(request)
+        throw new TypeError('handler broke')
+      }),
+    )
+    const result = await client.get('/')
+    assert.equal(result.status, 500)
+    assert.equal(fixture.errors.length, 1)
+    assert.ok(fixture.errors[0] instanceof TypeError)
+    assert.equal((fixture.errors[0] as Error).message, 'handler broke')
+  })
+
+  it('passes extra handler arguments through', async (t) => {
+    const fixture = createFixture('cookie')
+    type Env = { name: string }
+    type Ctx = { waitUntil: (promise: Promise<unknown>) => void }
+    const seen: unknown[][] = []
+    const wrapped = withSessions<Record<string, unknown>, Record<string, unknown>, [Env, Ctx]>(
+      fixture.sessions,
+      async (request, env, ctx) => {
+        seen.push([env, ctx])
+        await write(request)
+        return new Response(env.name)
+      },
+    )
+    const env: Env = { name: 'prod' }
+    const ctx: Ctx = { waitUntil: () => {} }
+    const base = await serve(t, (req, res) => {
+      wrapped(toRequest(req), env, ctx)
+        .then((response) => sendResponse(req, res, response))
+        .catch(() => res.destroy())
+    })
+    const result = await new Client(base).get('/')
+    assert.equal(result.status, 200)
+    assert.equal(result.body, 'prod')
+    assert.ok(setCookieOf(result, 'session')?.value)
+    assert.equal(seen.length, 1)
+    assert.equal(seen[0]?.[0], env)
+    assert.equal(seen[0]?.[1], ctx)
+  })
+})
