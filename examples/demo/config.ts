@@ -1,0 +1,190 @@
+/**
+ * The demo's configuration, read from environment variables. This block and the table at the top
+ * of `examples/demo/README.md` are the two places that document it; keep them in step.
+ *
+ * | Variable                   | Default                  | Meaning                                                                                                            |
+ * | -------------------------- | ------------------------ | ------------------------------------------------------------------------------------------------------------------ |
+ * | `SESSION_STORE`            | `sqlite`                 | `sqlite`, `memory` or `cookie` (redis, memcached and postgres come later)                                          |
+ * | `SESSION_CODEC`            | `sealed`                 | `sealed`, `signed` or `plain` (cookie storage only; `plain` is for tests and refuses `NODE_ENV=production`)        |
+ * | `SESSION_KEYS`             | a generated secret       | comma-separated keys of at least 32 characters, newest first: the first writes, all read (cookie storage only)     |
+ * | `SESSION_COOKIE_NAME`      | `session`                | the cookie's name (a `__Host-` or `__Secure-` name makes the cookie Secure)                                        |
+ * | `SESSION_IDLE_TIMEOUT`     | the library's (14 days)  | seconds without activity after which a session expires                                                             |
+ * | `SESSION_ABSOLUTE_TIMEOUT` | the library's (30 days)  | seconds after creation after which a session expires, however active                                               |
+ * | `SQLITE_PATH`              | `.demo-data/sessions.db` | the SQLite database, relative to the working directory (its directory is created); the `secret` is kept next to it |
+ * | `HOST`                     | `127.0.0.1`              | the address to listen on                                                                                           |
+ * | `PORT`                     | `3000`                   | the port to listen on; `0` picks a free one                                                                        |
+ *
+ * When cookie storage needs keys (codec `sealed` or `signed`) and `SESSION_KEYS` is unset, a
+ * secret is generated on the first run (32 random bytes, base64url), saved as `secret` with mode
+ * 0600 in the directory of `SQLITE_PATH`, and reused on later runs; a warning on stderr says where
+ * it is. Server storage needs no keys, so no secret is made for it.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+
+/** A configuration value is invalid. `main.ts` prints the message and exits with code 2. */
+export class DemoConfigError extends Error {
+  override readonly name = 'DemoConfigError'
+}
+
+export type StoreKind = 'sqlite' | 'memory' | 'cookie'
+export type CodecKind = 'sealed' | 'signed' | 'plain'
+
+/** The parsed configuration. Timeouts in seconds; paths absolute. */
+export interface DemoConfig {
+  readonly store: StoreKind
+  readonly codec: CodecKind
+  /** Keys from SESSION_KEYS, or undefined when unset. */
+  readonly keys: string[] | undefined
+  readonly cookieName: string
+  readonly idleTimeout: number | undefined
+  readonly absoluteTimeout: number | undefined
+  readonly sqlitePath: string
+  /** Where data lives: the directory of `sqlitePath`, also home of the generated secret. */
+  readonly dataDir: string
+}
+
+const STORES: readonly string[] = ['sqlite', 'memory', 'cookie']
+const LATER: readonly string[] = ['redis', 'memcached', 'postgres']
+const CODECS: readonly string[] = ['sealed', 'signed', 'plain']
+const MIN_KEY_LENGTH = 32
+
+/** An env value, with blank counting as unset. */
+function read(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value === undefined || value === '' ? undefined : value
+}
+
+function seconds(env: Record<string, string | undefined>, name: string): number | undefined {
+  const value = read(env, name)
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new DemoConfigError(`${name} must be a positive whole number of seconds, got "${value}"`)
+  }
+  return Number(value)
+}
+
+/**
+ * Parses the environment.
+ *
+ * @throws {DemoConfigError} for an invalid value.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+): DemoConfig {
+  const store = read(env, 'SESSION_STORE') ?? 'sqlite'
+  if (LATER.includes(store)) {
+    throw new DemoConfigError(
+      `SESSION_STORE=${store} is not supported by the demo yet; use sqlite, memory or cookie`,
+    )
+  }
+  if (!STORES.includes(store)) {
+    throw new DemoConfigError(`SESSION_STORE must be sqlite, memory or cookie, got "${store}"`)
+  }
+  const codec = read(env, 'SESSION_CODEC') ?? 'sealed'
+  if (!CODECS.includes(codec)) {
+    throw new DemoConfigError(`SESSION_CODEC must be sealed, signed or plain, got "${codec}"`)
+  }
+  const keysValue = read(env, 'SESSION_KEYS')
+  let keys: string[] | undefined
+  if (keysValue !== undefined) {
+    keys = keysValue.split(',').map((key) => key.trim())
+    keys.forEach((key, index) => {
+      if (key.length < MIN_KEY_LENGTH) {
+        throw new DemoConfigError(
+          `SESSION_KEYS: key ${index + 1} has ${key.length} characters; each key needs at least ` +
+            `${MIN_KEY_LENGTH} (generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`,
+        )
+      }
+    })
+    if (new Set(keys).size !== keys.length) {
+      throw new DemoConfigError('SESSION_KEYS: the keys must be distinct')
+    }
+  }
+  const cookieName = read(env, 'SESSION_COOKIE_NAME') ?? 'session'
+  const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT')
+  const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT')
+  const sqlitePath = resolve(cwd, read(env, 'SQLITE_PATH') ?? join('.demo-data', 'sessions.db'))
+  return {
+    store: store as StoreKind,
+    codec: codec as CodecKind,
+    keys,
+    cookieName,
+    idleTimeout,
+    absoluteTimeout,
+    sqlitePath,
+    dataDir: dirname(sqlitePath),
+  }
+}
+
+/** Where `npm run demo` listens. */
+export interface ListenConfig {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * Parses HOST and PORT.
+ *
+ * @throws {DemoConfigError} for an invalid port.
+ */
+export function parseListen(env: Record<string, string | undefined>): ListenConfig {
+  const host = read(env, 'HOST') ?? '127.0.0.1'
+  const portValue = read(env, 'PORT') ?? '3000'
+  const port = Number(portValue)
+  if (!/^\d+$/.test(portValue) || port > 65_535) {
+    throw new DemoConfigError(`PORT must be a whole number from 0 to 65535, got "${portValue}"`)
+  }
+  return { host, port }
+}
+
+/**
+ * The cookie keys to use: SESSION_KEYS when set, otherwise the secret kept in the data directory,
+ * generated (mode 0600) when it does not exist yet. `warn` receives a message saying where it is.
+ *
+ * @throws {DemoConfigError} when the secret file cannot be read, written or holds no usable key.
+ */
+export async function cookieKeys(
+  config: DemoConfig,
+  warn: (message: string) => void,
+): Promise<string[]> {
+  if (config.keys !== undefined) return config.keys
+  const path = join(config.dataDir, 'secret')
+  const advice = 'In production, set SESSION_KEYS (comma-separated keys of 32+ characters).'
+  let secret: string
+  try {
+    secret = (await readFile(path, 'utf8')).trim()
+    warn(`sessionware demo: SESSION_KEYS is not set; using the secret in ${path}. ${advice}`)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new DemoConfigError(`cannot read the secret ${path}: ${(error as Error).message}`)
+    }
+    secret = randomBytes(32).toString('base64url')
+    try {
+      await mkdir(config.dataDir, { recursive: true })
+      await writeFile(path, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    } catch (writeError) {
+      if ((writeError as NodeJS.ErrnoException).code === 'EEXIST') {
+        return cookieKeys(config, warn) // another process made it first: use theirs
+      }
+      throw new DemoConfigError(
+        `cannot save a generated secret to ${path}: ${(writeError as Error).message}`,
+      )
+    }
+    warn(
+      `sessionware demo: SESSION_KEYS is not set; generated a secret and saved it to ${path} ` +
+        `(mode 0600); later runs reuse it. ${advice}`,
+    )
+  }
+  if (secret.length < MIN_KEY_LENGTH) {
+    throw new DemoConfigError(
+      `the secret in ${path} is shorter than ${MIN_KEY_LENGTH} characters; delete the file to ` +
+        'generate a new one, or set SESSION_KEYS',
+    )
+  }
+  return [secret]
+}
