@@ -1,0 +1,489 @@
+/**
+ * A session store in PostgreSQL through a `pg.Pool` or `pg.Client` the caller owns (node-postgres
+ * is an optional peer dependency, imported here only as a type): one table, every operation one
+ * statement, conditional writes that are atomic in the database, expired rows ignored on read and
+ * pruned on a timer, every call bounded by a timeout.
+ *
+ * Subpath: `sessionware/stores/postgres`.
+ *
+ * @module
+ */
+
+import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
+import { SessionConfigError } from '../errors.ts'
+
+/**
+ * What the store needs of a client: node-postgres's `query(text, values)`. A `pg.Pool` fits (the
+ * recommended choice: concurrent requests run on several connections), and so does a connected
+ * `pg.Client` (one connection: the store sends its queries one after another, and once the
+ * connection is lost the client stays unusable, so the store fails until the caller replaces it).
+ * Any other object without a pool's `totalCount` is treated like a client.
+ */
+export interface PostgresStoreClient {
+  query(text: string, values?: unknown[]): Promise<PostgresQueryResult>
+}
+
+/** The part of a node-postgres `QueryResult` the store reads. */
+export interface PostgresQueryResult {
+  rows: unknown[]
+  rowCount: number | null
+}
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * The table holding sessions: `table` or `schema.table`, each part a letter or `_` followed by
+   * letters, digits or `_` (the table part at most 52 characters, so its index names fit
+   * PostgreSQL's 63-byte limit; a schema part at most 63). Names are quoted, so case matters. A
+   * schema must already exist; the table (and its indexes) are created on first use unless
+   * `createTable` is false.
+   *
+   * @default 'sessionware_sessions'
+   */
+  table?: string
+  /**
+   * Whether the store creates its table and indexes (`CREATE … IF NOT EXISTS`, one statement
+   * batch before the first call) when they are missing. Set it to false when the schema is managed
+   * by migrations: run the SQL of {@link postgresSchema} there.
+   *
+   * @default true
+   */
+  createTable?: boolean
+  /**
+   * Seconds a store call may take before it rejects with an error saying it timed out (a positive
+   * number; fractions allowed, at most 2147483), so that no request waits for ever on a server that
+   * is down or stuck. The query itself is not cancelled: also set node-postgres's
+   * `connectionTimeoutMillis` and `query_timeout` (or the server's `statement_timeout`) on the pool.
+   *
+   * @default 5
+   */
+  timeout?: number
+  /**
+   * Seconds between automatic prunes of expired rows (a positive number; fractions allowed, at
+   * most 2147483). `0` disables them: `capabilities.ttl` is then false and the caller must run
+   * `prune()` itself (for example from a cron job). The timer never keeps the process alive.
+   *
+   * @default 300
+   */
+  pruneInterval?: number
+  /**
+   * Called with the error when an automatic prune fails (the server is down, the timeout passed);
+   * the next run retries. A prune on the timer never throws.
+   *
+   * @default emits a process warning
+   */
+  onPruneError?: (error: unknown) => void
+  /**
+   * The current time in epoch milliseconds, compared with `expires_at`. Inject one to move time in
+   * tests. The database server's clock is never used.
+   *
+   * @default Date.now
+   */
+  clock?: () => number
+}
+
+/** The store {@link createPostgresStore} returns: every optional store method is present. */
+export interface PostgresStore extends SessionStore {
+  /** Active records of a subject, newest `lastActiveAt` first. */
+  listBySubject(subject: string): Promise<SessionRecord[]>
+  /** Deletes the subject's active records (all but `exceptId`); returns how many it deleted. */
+  deleteBySubject(subject: string, options?: { exceptId?: string }): Promise<number>
+  /** Deletes rows whose `expiresAt` is at or before `now` (epoch ms); returns the count. */
+  prune(now: number): Promise<number>
+  /** Stops the prune timer. The caller's pool or client stays open: end it yourself afterwards. */
+  close(): Promise<void>
+}
+
+/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647
+const SCHEMA_PART = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+const TABLE_PART = /^[A-Za-z_][A-Za-z0-9_]{0,51}$/
+const DEFAULT_TABLE = 'sessionware_sessions'
+const COLUMNS = 'id, data, version, created_at, last_active_at, expires_at, subject'
+/** SQLSTATEs of a lost `CREATE … IF NOT EXISTS` race: unique_violation, duplicate_table. */
+const CREATE_RACE = new Set(['23505', '42P07'])
+
+/** A row as node-postgres returns it: BIGINT arrives as a string by default. */
+interface Row {
+  id: string
+  data: string
+  version: number
+  created_at: string | number | bigint
+  last_active_at: string | number | bigint
+  expires_at: string | number | bigint
+  subject: string | null
+}
+
+/** The table name split and quoted: `"schema"."table"`, and the bare table part for index names. */
+interface TableName {
+  qualified: string
+  base: string
+}
+
+function parseTable(table: unknown, caller: string): TableName {
+  const parts = typeof table === 'string' ? table.split('.') : []
+  const base = parts.at(-1) ?? ''
+  const valid =
+    (parts.length === 1 || (parts.length === 2 && SCHEMA_PART.test(parts[0] ?? ''))) &&
+    TABLE_PART.test(base)
+  if (!valid) {
+    throw new SessionConfigError(
+      `${caller}: table must be "table" or "schema.table" of SQL identifiers (a letter or _, then letters, digits or _; the table at most 52 characters), got ${JSON.stringify(table)}`,
+    )
+  }
+  return { qualified: parts.map((part) => `"${part}"`).join('.'), base }
+}
+
+function ddl({ qualified, base }: TableName): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${qualified} (\n` +
+    '  id TEXT PRIMARY KEY,\n' +
+    '  data TEXT NOT NULL,\n' +
+    '  version INTEGER NOT NULL,\n' +
+    '  created_at BIGINT NOT NULL,\n' +
+    '  last_active_at BIGINT NOT NULL,\n' +
+    '  expires_at BIGINT NOT NULL,\n' +
+    '  subject TEXT\n' +
+    ');\n' +
+    `CREATE INDEX IF NOT EXISTS "${base}_expires_at" ON ${qualified} (expires_at);\n` +
+    `CREATE INDEX IF NOT EXISTS "${base}_subject" ON ${qualified} (subject) WHERE subject IS NOT NULL;\n`
+  )
+}
+
+/**
+ * The SQL that creates the store's table and indexes, for a migration (then pass
+ * `createTable: false`). Idempotent (`IF NOT EXISTS`); times are epoch milliseconds:
+ *
+ * ```sql
+ * CREATE TABLE IF NOT EXISTS "sessionware_sessions" (
+ *   id TEXT PRIMARY KEY,
+ *   data TEXT NOT NULL,
+ *   version INTEGER NOT NULL,
+ *   created_at BIGINT NOT NULL,
+ *   last_active_at BIGINT NOT NULL,
+ *   expires_at BIGINT NOT NULL,
+ *   subject TEXT
+ * );
+ * CREATE INDEX IF NOT EXISTS "sessionware_sessions_expires_at" ON "sessionware_sessions" (expires_at);
+ * CREATE INDEX IF NOT EXISTS "sessionware_sessions_subject" ON "sessionware_sessions" (subject) WHERE subject IS NOT NULL;
+ * ```
+ *
+ * @param table - The `table` option of the store.
+ * @throws {SessionConfigError} when `table` is not a valid table name.
+ */
+export function postgresSchema(table: string = DEFAULT_TABLE): string {
+  return ddl(parseTable(table, 'postgresSchema'))
+}
+
+/**
+ * Creates a session store in PostgreSQL.
+ *
+ * `client` is a `pg.Pool` (recommended) or a connected `pg.Client` that the caller created and
+ * owns: the store never connects or ends it. Configure it so that failures surface quickly —
+ * `connectionTimeoutMillis` and `query_timeout` (or `statement_timeout`) — and give it an `error`
+ * listener (`pool.on('error', …)`): node-postgres emits the errors of idle connections there, and
+ * an unhandled `error` event ends the process. Nothing is sent before the first store call, which
+ * creates the table when missing (see `createTable`).
+ *
+ * Each call is one statement (one round trip), plus one batch before the first call that creates
+ * the schema. Errors from node-postgres, and the store's timeout error, are thrown as they are;
+ * the core wraps them in `SessionStoreError`. A call that timed out may still complete on the
+ * server later.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { createPostgresStore } from 'sessionware/stores/postgres'
+ *
+ * const pool = new pg.Pool({
+ *   connectionString: process.env.DATABASE_URL,
+ *   connectionTimeoutMillis: 2000,
+ *   query_timeout: 4000,
+ * })
+ * pool.on('error', (error) => console.error('idle PostgreSQL connection lost', error))
+ * const store = createPostgresStore(pool, { table: 'app.sessions' })
+ * ```
+ *
+ * @throws {SessionConfigError} when `client` has no `query` method or an option is invalid.
+ */
+export function createPostgresStore(
+  client: PostgresStoreClient,
+  options: PostgresStoreOptions = {},
+): PostgresStore {
+  if (typeof (client as Partial<PostgresStoreClient> | null)?.query !== 'function') {
+    throw new SessionConfigError(
+      'createPostgresStore: client must be a pg.Pool or a connected pg.Client (an object with query())',
+    )
+  }
+  const name = parseTable(options.table ?? DEFAULT_TABLE, 'createPostgresStore')
+  const createTable = options.createTable ?? true
+  if (typeof createTable !== 'boolean') {
+    throw new SessionConfigError('createPostgresStore: createTable must be a boolean')
+  }
+  const timeout = options.timeout ?? 5
+  if (!isSeconds(timeout) || timeout === 0) {
+    throw new SessionConfigError(
+      `createPostgresStore: timeout must be a number of seconds above 0 and at most ${MAX_TIMER_MS / 1000}, got ${String(timeout)}`,
+    )
+  }
+  const pruneInterval = options.pruneInterval ?? 300
+  if (!isSeconds(pruneInterval)) {
+    throw new SessionConfigError(
+      `createPostgresStore: pruneInterval must be a number of seconds from 0 to ${MAX_TIMER_MS / 1000}, got ${String(pruneInterval)}`,
+    )
+  }
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') {
+    throw new SessionConfigError('createPostgresStore: clock must be a function returning epoch ms')
+  }
+  const onPruneError = options.onPruneError ?? warnPruneError
+  if (typeof onPruneError !== 'function') {
+    throw new SessionConfigError('createPostgresStore: onPruneError must be a function')
+  }
+
+  const t = name.qualified
+  const sql = {
+    get: `SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $2`,
+    // Insert-if-absent, where an expired row counts as absent and is replaced in place.
+    create:
+      `INSERT INTO ${t} AS s (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ` +
+      'ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, ' +
+      'created_at = excluded.created_at, last_active_at = excluded.last_active_at, ' +
+      'expires_at = excluded.expires_at, subject = excluded.subject WHERE s.expires_at <= $8',
+    // Compare-and-set, and on a mismatch the current row in the same round trip. All parts of a
+    // statement share one snapshot, which may predate the writer that won; a locking read follows
+    // the row to its newest committed version (READ COMMITTED), so `current` is never stale.
+    update:
+      `WITH updated AS (UPDATE ${t} SET data = $2, version = version + 1, created_at = $4, ` +
+      'last_active_at = $5, expires_at = $6, subject = $7 ' +
+      'WHERE id = $1 AND version = $3 AND expires_at > $8 RETURNING version), ' +
+      `current AS (SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $8 ` +
+      'AND NOT EXISTS (SELECT 1 FROM updated) FOR SHARE) ' +
+      'SELECT true AS updated, NULL AS id, NULL AS data, version, NULL AS created_at, ' +
+      'NULL AS last_active_at, NULL AS expires_at, NULL AS subject FROM updated ' +
+      `UNION ALL SELECT false, ${COLUMNS} FROM current`,
+    touch: `UPDATE ${t} SET last_active_at = $2, expires_at = $3 WHERE id = $1 AND expires_at > $4`,
+    delete: `DELETE FROM ${t} WHERE id = $1`,
+    listBySubject:
+      `SELECT ${COLUMNS} FROM ${t} WHERE subject = $1 AND expires_at > $2 ` +
+      'ORDER BY last_active_at DESC, id',
+    deleteBySubject: `DELETE FROM ${t} WHERE subject = $1 AND id IS DISTINCT FROM $2::text AND expires_at > $3`,
+    prune: `DELETE FROM ${t} WHERE expires_at <= $1`,
+  }
+
+  // One simple-protocol batch runs as one transaction; the advisory lock serializes concurrent
+  // first uses (several stores, processes or hosts), whose CREATE … IF NOT EXISTS could otherwise
+  // collide in the catalog.
+  const lockKey = `sessionware:${t.replaceAll('"', '')}`
+  const schemaBatch = `SELECT pg_advisory_xact_lock(hashtext('${lockKey}'));\n${ddl(name)}`
+  // A single connection runs one query at a time, and node-postgres deprecates queueing them on a
+  // Client (pg@9 will throw): the store sends its own queries one after another. A pool (it has a
+  // `totalCount`) gets them concurrently.
+  const serial = typeof (client as { totalCount?: unknown }).totalCount !== 'number'
+  let queue: Promise<unknown> = Promise.resolve()
+  const send = (text: string, values?: unknown[]): Promise<PostgresQueryResult> => {
+    if (!serial) return client.query(text, values)
+    const result = queue.then(() => client.query(text, values))
+    queue = result.catch(() => {})
+    return result
+  }
+
+  let schema: Promise<void> | undefined = createTable ? undefined : Promise.resolve()
+  const ensureSchema = (): Promise<void> => {
+    schema ??= createSchema(send, schemaBatch).catch((error: unknown) => {
+      schema = undefined // retried by the next call
+      throw error
+    })
+    return schema
+  }
+
+  /** Runs a query after the schema exists, rejecting once `timeout` seconds have passed. */
+  const run = (operation: string, text: string, values: unknown[]): Promise<PostgresQueryResult> =>
+    bounded(
+      operation,
+      timeout,
+      ensureSchema().then(() => send(text, values)),
+    )
+
+  const recordValues = (record: SessionRecord): unknown[] => [
+    record.id,
+    record.data,
+    record.version,
+    ms(record.createdAt),
+    ms(record.lastActiveAt),
+    ms(record.expiresAt),
+    typeof record.subject === 'string' ? record.subject : null,
+  ]
+
+  let timer: ReturnType<typeof setInterval> | undefined
+  let pruning = false
+  const stopTimer = (): void => {
+    if (timer !== undefined) clearInterval(timer)
+    timer = undefined
+  }
+
+  const store: PostgresStore = {
+    contractVersion: 1,
+    capabilities: Object.freeze({
+      atomic: true,
+      ttl: pruneInterval > 0,
+      subjectIndex: true,
+    }) satisfies StoreCapabilities,
+
+    async get(id) {
+      const { rows } = await run('get', sql.get, [id, ms(clock())])
+      const row = rows[0] as Row | undefined
+      return row ? toRecord(row) : null
+    },
+
+    async create(record): Promise<WriteResult> {
+      const { rowCount } = await run('create', sql.create, [...recordValues(record), ms(clock())])
+      return rowCount ? { ok: true, version: record.version } : { ok: false, reason: 'exists' }
+    },
+
+    async update(record, expectedVersion): Promise<WriteResult> {
+      const [id, data, , ...rest] = recordValues(record)
+      const values = [id, data, expectedVersion, ...rest, ms(clock())]
+      const { rows } = await run('update', sql.update, values)
+      const row = rows[0] as (Row & { updated: boolean }) | undefined
+      if (row?.updated) return { ok: true, version: row.version }
+      return { ok: false, reason: 'conflict', current: row ? toRecord(row) : null }
+    },
+
+    async touch(id, lastActiveAt, expiresAt) {
+      await run('touch', sql.touch, [id, ms(lastActiveAt), ms(expiresAt), ms(clock())])
+    },
+
+    async delete(id) {
+      await run('delete', sql.delete, [id])
+    },
+
+    async listBySubject(subject) {
+      const { rows } = await run('listBySubject', sql.listBySubject, [subject, ms(clock())])
+      return (rows as Row[]).map(toRecord)
+    },
+
+    async deleteBySubject(subject, deleteOptions) {
+      const exceptId = deleteOptions?.exceptId ?? null
+      const values = [subject, exceptId, ms(clock())]
+      return (await run('deleteBySubject', sql.deleteBySubject, values)).rowCount ?? 0
+    },
+
+    async prune(now) {
+      return (await run('prune', sql.prune, [ms(now)])).rowCount ?? 0
+    },
+
+    async close() {
+      stopTimer()
+    },
+  }
+
+  if (pruneInterval > 0) {
+    timer = setInterval(() => {
+      // The caller ended its pool or client: nothing left to prune.
+      if (isEnded(client)) return stopTimer()
+      if (pruning) return // the previous run is still waiting for the server
+      pruning = true
+      Promise.resolve()
+        .then(() => store.prune(clock()))
+        .catch((error: unknown) => onPruneError(error))
+        .finally(() => {
+          pruning = false
+        })
+    }, pruneInterval * 1000)
+    unrefTimer(timer)
+  }
+
+  return store
+}
+
+/** Runs the schema batch, retrying a lost catalog race (possible without the lock, from other tools). */
+async function createSchema(
+  send: (text: string) => Promise<PostgresQueryResult>,
+  batch: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send(batch)
+      return
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code
+      if (attempt >= 3 || typeof code !== 'string' || !CREATE_RACE.has(code)) throw error
+    }
+  }
+}
+
+/** Settles like `promise`, or rejects with a timeout error after `seconds`. */
+function bounded<T>(operation: string, seconds: number, promise: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new Error(
+        `sessionware postgres store: ${operation} timed out after ${seconds} s (is PostgreSQL reachable?)`,
+      )
+      error.name = 'TimeoutError'
+      reject(error)
+    }, seconds * 1000)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+function isSeconds(value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= 0 &&
+    value * 1000 <= MAX_TIMER_MS
+  )
+}
+
+/** Epoch milliseconds as a BIGINT parameter: whole milliseconds (the core may compute fractions). */
+function ms(time: number): number {
+  return Math.floor(time)
+}
+
+/** node-postgres marks an ended pool with `ended`/`ending`, an ended client with `_ending`. */
+function isEnded(client: PostgresStoreClient): boolean {
+  const state = client as { ended?: unknown; ending?: unknown; _ending?: unknown }
+  return state.ended === true || state.ending === true || state._ending === true
+}
+
+function toRecord(row: Row): SessionRecord {
+  const record: SessionRecord = {
+    id: row.id,
+    data: row.data,
+    version: Number(row.version),
+    createdAt: Number(row.created_at),
+    lastActiveAt: Number(row.last_active_at),
+    expiresAt: Number(row.expires_at),
+  }
+  return row.subject === null ? record : { ...record, subject: row.subject }
+}
+
+function warnPruneError(error: unknown): void {
+  const detail = error instanceof Error ? error.message : String(error)
+  globalThis.process?.emitWarning?.(
+    `sessionware postgres store: automatic prune failed: ${detail}`,
+    {
+      code: 'SESSIONWARE_PRUNE_FAILED',
+    },
+  )
+}
+
+/** Lets the process exit while the timer is pending: Node and Bun have `unref()`, Deno a function. */
+function unrefTimer(timer: ReturnType<typeof setInterval>): void {
+  if (typeof timer === 'object' && timer !== null && typeof timer.unref === 'function') {
+    timer.unref()
+    return
+  }
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno
+  deno?.unrefTimer?.(timer as unknown as number)
+}

@@ -1,0 +1,463 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { createServer, type Socket } from 'node:net'
+import { after, describe, it, type TestContext } from 'node:test'
+import pg from 'pg'
+import type { SessionRecord } from '../../src/core/types.ts'
+import {
+  createPostgresStore,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  postgresSchema,
+} from '../../src/stores/postgres.ts'
+import { runConcurrencySuite } from '../support/concurrency-suite.ts'
+import { startPostgres } from '../support/postgres-server.ts'
+import { runStoreSuite } from '../support/store-suite.ts'
+
+const HOUR = 3_600_000
+
+// One pool and one store shared by every test of the pool suites (the suites' ids are unique).
+let poolOffset = 0
+let poolStore: PostgresStore | undefined
+after(() => poolStore?.close())
+
+async function sharedPoolStore(t: TestContext): Promise<PostgresStore | null> {
+  const server = await startPostgres(t)
+  if (server === null) return null
+  poolStore ??= createPostgresStore(server.pool(), { clock: () => Date.now() + poolOffset })
+  return poolStore
+}
+
+runStoreSuite('postgres store (pg.Pool)', async (t) => {
+  const store = await sharedPoolStore(t)
+  if (store === null) return null
+  return {
+    store,
+    advance: (ms) => {
+      poolOffset += ms
+    },
+  }
+})
+
+let clientOffset = 0
+let clientStore: Promise<PostgresStore> | undefined
+after(async () => (await clientStore)?.close())
+
+runStoreSuite('postgres store (one pg.Client)', async (t) => {
+  const server = await startPostgres(t)
+  if (server === null) return null
+  clientStore ??= server
+    .client()
+    .then((client) => createPostgresStore(client, { clock: () => Date.now() + clientOffset }))
+  return {
+    store: await clientStore,
+    advance: (ms) => {
+      clientOffset += ms
+    },
+  }
+})
+
+runConcurrencySuite('postgres store (pg.Pool)', sharedPoolStore)
+
+function record(fields: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now()
+  return {
+    id: `test-${randomUUID()}`,
+    data: `{"n":"${randomUUID()}"}`,
+    version: 1,
+    createdAt: now,
+    lastActiveAt: now,
+    expiresAt: now + HOUR,
+    ...fields,
+  }
+}
+
+function uniqueName(prefix = 'sessions'): string {
+  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 16)}`
+}
+
+/** The store, closed after the test. */
+function storeOn(
+  t: TestContext,
+  client: pg.Pool | pg.Client,
+  options?: PostgresStoreOptions,
+): PostgresStore {
+  const store = createPostgresStore(client, options)
+  t.after(() => store.close())
+  return store
+}
+
+/** Resolves once `check()` is true, or fails after `timeout` ms. */
+async function eventually(check: () => Promise<boolean>, timeout = 3000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Tables and indexes of a schema, by name. */
+async function relations(pool: pg.Pool, schema = 'public'): Promise<string[]> {
+  const { rows } = await pool.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') ORDER BY c.relname`,
+    [schema],
+  )
+  return rows.map((row) => row.relname)
+}
+
+async function count(pool: pg.Pool, table: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
+  return rows[0]?.n ?? -1
+}
+
+/** Measures how long `promise` takes to reject, and returns the error and the milliseconds. */
+async function rejection(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const start = Date.now()
+  try {
+    await promise
+  } catch (error) {
+    return { error, ms: Date.now() - start }
+  }
+  return assert.fail('expected the call to reject')
+}
+
+describe('postgres store specifics', () => {
+  it('creates its schema on first use in an empty database', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool({ connectionString: await server.createDatabase() })
+    const store = storeOn(t, pool)
+    assert.deepEqual(await relations(pool), [], 'nothing is written before first use')
+    assert.equal(await store.get('nothing'), null)
+    assert.deepEqual(await relations(pool), [
+      'sessionware_sessions',
+      'sessionware_sessions_expires_at',
+      'sessionware_sessions_pkey',
+      'sessionware_sessions_subject',
+    ])
+    const { rows } = await pool.query<{
+      column_name: string
+      data_type: string
+      is_nullable: string
+    }>(
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+       WHERE table_name = 'sessionware_sessions' ORDER BY ordinal_position`,
+    )
+    assert.deepEqual(
+      rows.map((c) => [c.column_name, c.data_type, c.is_nullable]),
+      [
+        ['id', 'text', 'NO'],
+        ['data', 'text', 'NO'],
+        ['version', 'integer', 'NO'],
+        ['created_at', 'bigint', 'NO'],
+        ['last_active_at', 'bigint', 'NO'],
+        ['expires_at', 'bigint', 'NO'],
+        ['subject', 'text', 'YES'],
+      ],
+    )
+  })
+
+  it('survives concurrent first uses of several stores on one new table', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    for (let round = 0; round < 5; round++) {
+      const table = uniqueName()
+      const pairs: Array<[PostgresStore, SessionRecord]> = Array.from({ length: 4 }, () => [
+        storeOn(t, server.pool({ max: 3 }), { table, pruneInterval: 0 }),
+        record(),
+      ])
+      await Promise.all(
+        pairs.flatMap(([store, stored]) => [
+          store.create(stored),
+          store.get('absent'),
+          store.listBySubject('nobody'),
+        ]),
+      )
+      for (const [store, stored] of pairs) {
+        assert.equal((await store.get(stored.id))?.data, stored.data)
+      }
+    }
+  })
+
+  it('works with createTable: false once the exported migration has run', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const table = uniqueName()
+    const store = storeOn(t, pool, { table, createTable: false })
+    await assert.rejects(store.get('x'), { code: '42P01' }) // undefined_table: nothing created
+    assert.deepEqual(await relations(pool).then((r) => r.filter((n) => n.startsWith(table))), [])
+
+    const migration = postgresSchema(table)
+    assert.match(migration, /^CREATE TABLE IF NOT EXISTS "sessions_\w+" \(/)
+    await pool.query(migration)
+    await pool.query(migration) // idempotent
+    const stored = record({ subject: 'alice' })
+    assert.deepEqual(await store.create(stored), { ok: true, version: 1 })
+    assert.deepEqual(await store.get(stored.id), stored)
+    assert.deepEqual(
+      (await relations(pool)).filter((n) => n.startsWith(table)),
+      [table, `${table}_expires_at`, `${table}_pkey`, `${table}_subject`],
+    )
+  })
+
+  it('exports the default migration', () => {
+    const sql = postgresSchema()
+    assert.match(sql, /CREATE TABLE IF NOT EXISTS "sessionware_sessions"/)
+    assert.match(sql, /"sessionware_sessions_expires_at" ON "sessionware_sessions" \(expires_at\)/)
+    assert.match(sql, /"sessionware_sessions_subject" ON "sessionware_sessions" \(subject\)/)
+    assert.equal(
+      postgresSchema('app.s'),
+      sql
+        .replaceAll('"sessionware_sessions"', '"app"."s"')
+        .replaceAll('sessionware_sessions_', 's_'),
+    )
+  })
+
+  it('uses a schema-qualified table', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const schema = uniqueName('app')
+    await pool.query(`CREATE SCHEMA ${schema}`)
+    const store = storeOn(t, pool, { table: `${schema}.Sessions` })
+    const stored = record({ subject: 'bob' })
+    await store.create(stored)
+    assert.deepEqual(await relations(pool, schema), [
+      'Sessions',
+      'Sessions_expires_at',
+      'Sessions_pkey',
+      'Sessions_subject',
+    ])
+    assert.equal(await count(pool, `${schema}."Sessions"`), 1)
+    assert.deepEqual(await store.listBySubject('bob'), [stored])
+  })
+
+  it('stores whole epoch milliseconds when given fractions', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const store = storeOn(t, server.pool(), { pruneInterval: 0 })
+    const now = Date.now()
+    const stored = record({ lastActiveAt: now + 0.4, expiresAt: now + HOUR + 0.7 })
+    await store.create(stored)
+    const read = await store.get(stored.id)
+    assert.equal(read?.lastActiveAt, now)
+    assert.equal(read?.expiresAt, now + HOUR)
+    assert.deepEqual(await store.update({ ...stored, expiresAt: now + 2 * HOUR + 0.5 }, 1), {
+      ok: true,
+      version: 2,
+    })
+    assert.equal((await store.get(stored.id))?.expiresAt, now + 2 * HOUR)
+  })
+
+  it('prunes expired rows on its timer', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const table = uniqueName()
+    let now = Date.now()
+    const store = storeOn(t, pool, { table, pruneInterval: 0.05, clock: () => now })
+    await store.create(record({ expiresAt: now + 1000 }))
+    const long = record({ expiresAt: now + HOUR })
+    await store.create(long)
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    assert.equal(await count(pool, table), 2)
+    now += 2000
+    await eventually(async () => (await count(pool, table)) === 1)
+    assert.ok(await store.get(long.id))
+  })
+
+  it('reports a failed automatic prune to onPruneError and keeps running', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const table = uniqueName()
+    const errors: unknown[] = []
+    const store = storeOn(t, pool, {
+      table,
+      createTable: false,
+      pruneInterval: 0.02,
+      onPruneError: (error) => errors.push(error),
+    })
+    await eventually(async () => errors.length > 0)
+    assert.equal((errors[0] as { code?: string }).code, '42P01')
+    await pool.query(postgresSchema(table))
+    const stored = record({ expiresAt: Date.now() - 1 })
+    await store.create(stored)
+    await eventually(async () => (await count(pool, table)) === 0)
+  })
+
+  it('disables automatic pruning with pruneInterval 0 and says so in capabilities', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    assert.deepEqual(storeOn(t, pool, { pruneInterval: 0 }).capabilities, {
+      atomic: true,
+      ttl: false,
+      subjectIndex: true,
+    })
+    assert.deepEqual(storeOn(t, pool).capabilities, {
+      atomic: true,
+      ttl: true,
+      subjectIndex: true,
+    })
+  })
+
+  it('does not end the pool it was given', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const store = createPostgresStore(pool)
+    await store.create(record())
+    await store.close()
+    await store.close() // idempotent
+    assert.equal((await pool.query('SELECT 1 AS one')).rows[0]?.one, 1)
+  })
+
+  it('does not keep the process alive with its prune timer', async () => {
+    const source = new URL('../../src/stores/postgres.ts', import.meta.url).href
+    const script = `
+      import { createPostgresStore } from ${JSON.stringify(source)}
+      const client = { query: async () => ({ rows: [], rowCount: 1 }) }
+      const store = createPostgresStore(client, { pruneInterval: 1 })
+      await store.create({ id: 'idle', data: '{}', version: 1, createdAt: 0, lastActiveAt: 0, expiresAt: 1 })
+    `
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--eval', script],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const kill = setTimeout(() => child.kill(), 5000)
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    clearTimeout(kill)
+    assert.equal(code, 0, `child did not exit by itself (code ${code}): ${stderr}`)
+  })
+
+  it('rejects an invalid table name with ERR_SESSION_CONFIG', () => {
+    const client = { query: async () => ({ rows: [], rowCount: 0 }) }
+    for (const table of [
+      '',
+      'bad name',
+      'x;DROP TABLE y',
+      '1abc',
+      'a"b',
+      'a.b.c',
+      '.b',
+      'a.',
+      'a'.repeat(53),
+      `${'s'.repeat(64)}.t`,
+    ]) {
+      assert.throws(() => createPostgresStore(client, { table }), {
+        name: 'SessionConfigError',
+        code: 'ERR_SESSION_CONFIG',
+      })
+      assert.throws(() => postgresSchema(table), { code: 'ERR_SESSION_CONFIG' })
+    }
+    createPostgresStore(client, { table: `${'s'.repeat(63)}.${'t'.repeat(52)}`, pruneInterval: 0 })
+  })
+
+  it('rejects other invalid options with ERR_SESSION_CONFIG', () => {
+    const client = { query: async () => ({ rows: [], rowCount: 0 }) }
+    const invalid: unknown[] = [
+      { timeout: 0 },
+      { timeout: -1 },
+      { timeout: Number.NaN },
+      { timeout: '5' },
+      { timeout: 3_000_000 },
+      { pruneInterval: -1 },
+      { pruneInterval: Number.POSITIVE_INFINITY },
+      { pruneInterval: 3_000_000 },
+      { createTable: 'yes' },
+      { clock: 'now' },
+      { onPruneError: true },
+    ]
+    for (const options of invalid) {
+      assert.throws(
+        () => createPostgresStore(client, options as PostgresStoreOptions),
+        { name: 'SessionConfigError', code: 'ERR_SESSION_CONFIG' },
+        JSON.stringify(options),
+      )
+    }
+    for (const bad of [null, undefined, 'postgres://localhost/db', {}]) {
+      assert.throws(() => createPostgresStore(bad as unknown as pg.Pool), {
+        code: 'ERR_SESSION_CONFIG',
+      })
+    }
+  })
+
+  it('rejects a call after timeout seconds when the server never answers', async (t) => {
+    // A listener that accepts connections and never says anything: a hung server.
+    const sockets = new Set<Socket>()
+    const blackhole = createServer((socket) => {
+      sockets.add(socket)
+    })
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve))
+    t.after(() => {
+      for (const socket of sockets) socket.destroy()
+      blackhole.close()
+    })
+    const { port } = blackhole.address() as { port: number }
+    const pool = new pg.Pool({ connectionString: `postgres://x@127.0.0.1:${port}/x` })
+    pool.on('error', () => {})
+    const store = storeOn(t, pool, { timeout: 0.3, pruneInterval: 0 })
+    const { error, ms } = await rejection(store.get('x'))
+    assert.match(String(error), /TimeoutError: .*get timed out after 0\.3 s/)
+    assert.ok(ms >= 250 && ms < 1500, `rejected after ${ms} ms`)
+    const update = await rejection(store.update(record(), 1))
+    assert.match(String(update.error), /update timed out/)
+    for (const socket of sockets) socket.destroy() // let the pool give up
+    await pool.end().catch(() => {})
+  })
+
+  it('fails fast while the server is down, then works again with the same pool', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    if (server.external) return t.skip('DATABASE_URL is set: cannot stop that server')
+    const pool = server.pool({ connectionTimeoutMillis: 500 })
+    const store = storeOn(t, pool, { timeout: 1, pruneInterval: 0 })
+    const subject = `user-${randomUUID()}`
+    const kept = record({ subject, data: '{"kept":true}' })
+    assert.deepEqual(await store.create(kept), { ok: true, version: 1 })
+    assert.deepEqual(await store.update({ ...kept, data: '{"kept":2}' }, 1), {
+      ok: true,
+      version: 2,
+    })
+
+    await server.stop()
+    try {
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['get', () => store.get(kept.id)],
+        ['create', () => store.create(record())],
+        ['update', () => store.update({ ...kept, data: '{"lost":true}' }, 2)],
+        ['touch', () => store.touch(kept.id, Date.now(), Date.now() + HOUR)],
+        ['delete', () => store.delete(kept.id)],
+        ['listBySubject', () => store.listBySubject(subject)],
+        ['deleteBySubject', () => store.deleteBySubject(subject)],
+        ['prune', () => store.prune(Date.now())],
+      ]
+      const results = await Promise.all(calls.map(([, call]) => rejection(call())))
+      for (const [i, { error, ms }] of results.entries()) {
+        assert.ok(error instanceof Error, `${calls[i]?.[0]}: ${String(error)}`)
+        assert.ok(ms < 1500, `${calls[i]?.[0]} took ${ms} ms to fail`)
+      }
+    } finally {
+      await server.start()
+    }
+
+    assert.deepEqual(await store.get(kept.id), { ...kept, data: '{"kept":2}', version: 2 })
+    assert.deepEqual(await store.update({ ...kept, data: '{"kept":3}' }, 2), {
+      ok: true,
+      version: 3,
+    })
+    assert.deepEqual(
+      (await store.listBySubject(subject)).map((r) => r.data),
+      ['{"kept":3}'],
+    )
+  })
+})
