@@ -49,7 +49,13 @@ export function withSessions<
     const rs = sessions.attach(request, request.headers.get('cookie'), transportOf(request))
     const response = await handler(request, ...args)
     if (!rs.active) return response
-    const cookies = await rs.commit()
+    let cookies: string[]
+    try {
+      cookies = await rs.commit()
+    } catch (error) {
+      await response.body?.cancel().catch(() => {}) // the response is dropped: release its body
+      throw error
+    }
     if (cookies.length === 0) return response
     let out = response
     try {

@@ -43,24 +43,46 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
   res.end(status === 503 ? 'Service Unavailable\n' : 'Internal Server Error\n')
 }
 
-function addCookiesToHeaders(args: unknown[], cookies: string[]): void {
-  // writeHead(status, [message], headers): headers given there win over setHeader(), so merge.
+/**
+ * Takes the Set-Cookie values out of the headers argument of a held `writeHead(status, [message],
+ * headers)` call (object or raw array form) and returns them, or null when it names none.
+ */
+function takeCookies(args: unknown[]): string[] | null {
   const index = typeof args[1] === 'string' ? 2 : 1
   const headers = args[index]
+  if (headers === null || typeof headers !== 'object') return null
+  const found: string[] = []
+  let named = false
   if (Array.isArray(headers)) {
-    for (const cookie of cookies) headers.push('Set-Cookie', cookie)
-    return
+    const kept: unknown[] = []
+    if (Array.isArray(headers[0])) {
+      for (const pair of headers as unknown[][]) {
+        if (String(pair[0]).toLowerCase() === 'set-cookie') {
+          named = true
+          found.push(...[pair[1]].flat().map(String))
+        } else kept.push(pair)
+      }
+    } else {
+      for (let i = 0; i < headers.length; i += 2) {
+        if (String(headers[i]).toLowerCase() === 'set-cookie') {
+          named = true
+          found.push(...[headers[i + 1]].flat().map(String))
+        } else kept.push(headers[i], headers[i + 1])
+      }
+    }
+    args[index] = kept
+  } else {
+    const copy: OutgoingHttpHeaders = { ...(headers as OutgoingHttpHeaders) }
+    for (const key of Object.keys(copy)) {
+      if (key.toLowerCase() !== 'set-cookie') continue
+      named = true
+      const value = copy[key]
+      if (value !== undefined) found.push(...[value].flat().map(String))
+      delete copy[key]
+    }
+    args[index] = copy
   }
-  if (headers === null || typeof headers !== 'object') return
-  const object = headers as OutgoingHttpHeaders
-  for (const key of Object.keys(object)) {
-    if (key.toLowerCase() !== 'set-cookie') continue
-    const existing = object[key]
-    const list =
-      existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
-    args[index] = { ...object, [key]: [...list, ...cookies] }
-    return
-  }
+  return named ? found : null
 }
 
 type Method = (...args: unknown[]) => unknown
@@ -93,15 +115,17 @@ function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
     restore()
     phase = 2
     if (cookies.length > 0) {
-      const existing = res.getHeader('set-cookie')
-      const list =
-        existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
-      res.setHeader('set-cookie', [...list, ...cookies])
+      // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
+      // session's cookies are added to whichever the application chose.
+      const head = queue.find(([index]) => index === 0)
+      let app = head ? takeCookies(head[1]) : null
+      if (app === null) {
+        const existing = res.getHeader('set-cookie')
+        app = existing === undefined ? [] : [existing].flat().map(String)
+      }
+      res.setHeader('set-cookie', [...app, ...cookies])
     }
-    for (const [index, args] of queue) {
-      if (index === 0 && cookies.length > 0) addCookiesToHeaders(args, cookies)
-      ;(originals[index] as Method).apply(res, args)
-    }
+    for (const [index, args] of queue) (originals[index] as Method).apply(res, args)
     queue.length = 0
   }
   names.forEach((name, index) => {

@@ -135,6 +135,18 @@ class Manager {
     return Math.min(a, b)
   }
 
+  /**
+   * A read-only request refreshes the last-active time once this much of the session's idle window
+   * has passed: `touchAfter`, at most half the session's own idle timeout.
+   */
+  touchDue = (state: SessionState): boolean => {
+    if (state.isNew || state.invalidated) return false
+    const idle = state.maxAge !== undefined ? state.maxAge * 1000 : this.options.idleTimeoutMs
+    if (idle === null) return false
+    const after = Math.min(this.options.touchAfterMs ?? Number.POSITIVE_INFINITY, idle / 2)
+    return state.now() - state.lastActiveAt >= after
+  }
+
   state(from: LoadedSession | null, now: number): SessionState {
     const state: SessionState = {
       id: from ? from.id : null,
@@ -154,6 +166,7 @@ class Manager {
       regenerated: false,
       committed: false,
       deadline: this.deadline,
+      touchDue: this.touchDue,
       now: this.options.clock,
       rekey: this.storage.rekey,
     }
@@ -264,9 +277,7 @@ class Manager {
       }
       return [this.cookieFor(rs, value, state, now)]
     }
-    const touchAfter = this.options.touchAfterMs
-    const idle = state.maxAge !== undefined || this.options.idleTimeoutMs !== null
-    if (loaded !== null && idle && touchAfter !== null && now - state.lastActiveAt >= touchAfter) {
+    if (loaded !== null && this.touchDue(state)) {
       const value = await storage.touch(state, context)
       if (loaded.forwarded) return [] // the renewing response carried the new id
       if (storage.kind === 'server' && !this.options.cookie.persistent) return []

@@ -89,7 +89,8 @@ export interface SessionOptions {
   /**
    * Seconds of inactivity after which a read-only request refreshes the session's last-active time
    * (a store touch, or a re-issued cookie). Throttles writes: a session read every second is not
-   * rewritten every second. `0` refreshes on every request (rolling).
+   * rewritten every second. `0` refreshes on every request (rolling). Never more than half of the
+   * session's idle timeout (its `maxAge`, or `idleTimeout`), so an active session cannot expire.
    *
    * @default half of the idle timeout
    */
@@ -150,6 +151,7 @@ export interface ResolvedOptions {
   readonly cookie: ResolvedCookieOptions
   readonly idleTimeoutMs: number | null
   readonly absoluteTimeoutMs: number | null
+  /** `null`: half of the session's idle timeout. */
   readonly touchAfterMs: number | null
   readonly onInvalidCookie: ((reason: InvalidCookieReason, request: object) => void) | undefined
   readonly conflictRetries: number
@@ -234,7 +236,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     fail('idleTimeout and absoluteTimeout cannot both be null: sessions must expire on the server')
   }
   const touchAfterInput = options.touchAfter
-  let touchAfterMs: number | null = idle === null ? null : (idle * 1000) / 2
+  let touchAfterMs: number | null = null
   if (touchAfterInput !== undefined) {
     if (typeof touchAfterInput !== 'number' || !(touchAfterInput >= 0)) {
       fail(`touchAfter must be zero or a positive number of seconds. Received: ${touchAfterInput}`)

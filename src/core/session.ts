@@ -52,6 +52,8 @@ export interface SessionState {
   committed: boolean
   /** Epoch ms at which the session expires, from the manager's timeouts. */
   deadline(state: SessionState): number
+  /** True when this request will refresh the last-active time (a throttled touch is due). */
+  touchDue(state: SessionState): boolean
   now(): number
   /** Gives the state a new id and handle (server storage); no-op for cookie storage. */
   rekey(state: SessionState): void
@@ -172,9 +174,15 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#record(['maxAge', seconds])
   }
 
-  /** Seconds left before the session expires (idle or absolute, whichever comes first). */
+  /**
+   * Seconds left before the session expires (idle or absolute, whichever comes first), counting
+   * this request's activity when the response will record it (a change, or a due touch).
+   */
   get timeLeft(): number {
-    const left = (this.#s.deadline(this.#s) - this.#s.now()) / 1000
+    const s = this.#s
+    const now = s.now()
+    const refreshed = s.changed || s.touchDue(s)
+    const left = (s.deadline(refreshed ? { ...s, lastActiveAt: now } : s) - now) / 1000
     return Math.max(left, 0)
   }
 

@@ -33,7 +33,7 @@ describe('options', () => {
     )
     assert.equal(options.idleTimeoutMs, 1_209_600_000)
     assert.equal(options.absoluteTimeoutMs, 2_592_000_000)
-    assert.equal(options.touchAfterMs, 604_800_000)
+    assert.equal(options.touchAfterMs, null, 'null: half of each session idle timeout')
   })
 
   it('does not mutate the options it was given', () => {

@@ -10,7 +10,8 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   exports: Record<string, string | { types: string; default: string }>
 }
 const subpaths = Object.keys(pkg.exports).filter((key) => key !== './package.json')
-const specifier = (subpath: string) => (subpath === '.' ? 'sessionware' : `sessionware/${subpath.slice(2)}`)
+const specifier = (subpath: string) =>
+  subpath === '.' ? 'sessionware' : `sessionware/${subpath.slice(2)}`
 const sourceOf = (subpath: string) =>
   subpath === '.' ? 'src/index.ts' : `src/${subpath.slice(2)}.ts`
 
@@ -18,7 +19,9 @@ describe('package', () => {
   it('maps every export to the dist file built from the same-path source file', () => {
     for (const subpath of subpaths) {
       const target = pkg.exports[subpath] as { types: string; default: string }
-      const base = sourceOf(subpath).replace(/^src\//, './dist/').replace(/\.ts$/, '')
+      const base = sourceOf(subpath)
+        .replace(/^src\//, './dist/')
+        .replace(/\.ts$/, '')
       assert.equal(target.default, `${base}.js`, subpath)
       assert.equal(target.types, `${base}.d.ts`, subpath)
       assert.ok(existsSync(`${root}${sourceOf(subpath)}`), `${sourceOf(subpath)} exists`)
@@ -32,7 +35,10 @@ describe('package', () => {
       const text = readFileSync(`${root}${sourceOf(subpath)}`, 'utf8')
       assert.match(text, /@module/, `${sourceOf(subpath)} has a @module block`)
       if (subpath !== '.' && !subpath.startsWith('./cli')) {
-        assert.ok(text.includes(`\`${specifier(subpath)}\``), `${sourceOf(subpath)} names its subpath`)
+        assert.ok(
+          text.includes(`\`${specifier(subpath)}\``),
+          `${sourceOf(subpath)} names its subpath`,
+        )
       }
       assert.doesNotMatch(text, /^await /m, `${sourceOf(subpath)} has no top-level await`)
     }
@@ -44,7 +50,13 @@ describe('package', () => {
       assert.ok(Object.keys(module).length > 0, `${specifier(subpath)} exports something`)
     }
     const core = await import('sessionware')
-    for (const name of ['createSessions', 'getSession', 'newSession', 'cookieStorage', 'serverStorage']) {
+    for (const name of [
+      'createSessions',
+      'getSession',
+      'newSession',
+      'cookieStorage',
+      'serverStorage',
+    ]) {
       assert.equal(typeof core[name], 'function', name)
     }
     assert.equal(core.errors.SessionStoreError.code, 'ERR_SESSION_STORE')
