@@ -57,7 +57,7 @@ describe('package', () => {
       'cookieStorage',
       'serverStorage',
     ]) {
-      assert.equal(typeof core[name], 'function', name)
+      assert.equal(typeof (core as unknown as Record<string, unknown>)[name], 'function', name)
     }
     assert.equal(core.errors.SessionStoreError.code, 'ERR_SESSION_STORE')
   })
