@@ -200,7 +200,13 @@ describe('Session', () => {
   it('loads once when getSession is called concurrently in one request', async () => {
     const store = createMemoryStore()
     let loads = 0
-    const counting = { ...store, get: (id: string) => (loads++, store.get(id)) }
+    const counting = {
+      ...store,
+      get: (id: string) => {
+        loads++
+        return store.get(id)
+      },
+    }
     const sessions = createSessions<Data, Flash>({ storage: serverStorage({ store: counting }) })
     const first = await request(sessions, undefined, (s) => s.set('visits', 1))
     loads = 0
