@@ -10,6 +10,8 @@
 
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { clockOption, timeoutOption } from '../lib/options.ts'
+import { withTimeout } from '../lib/timeout.ts'
 
 /** What a `get` or `gets` of memcache-client resolves to for a key it found. */
 export interface MemcachedValue {
@@ -74,8 +76,6 @@ const MAX_RELATIVE_EXPTIME = 2_592_000
 /** memcached's longest key, in bytes. */
 const MAX_KEY_BYTES = 250
 const MAX_PREFIX_LENGTH = 200
-/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
 /** Printable ASCII without space: what a memcached text-protocol key may safely hold. */
 const KEY_CHARACTERS = /^[\x21-\x7e]*$/
 /** Attempts of `create` when memcached still holds a record that has expired by our clock. */
@@ -131,23 +131,8 @@ export function createMemcachedStore(
       `createMemcachedStore: keyPrefix must be printable ASCII without spaces, at most ${MAX_PREFIX_LENGTH} characters, got ${JSON.stringify(keyPrefix)}`,
     )
   }
-  const timeout = options.timeout ?? 5
-  if (
-    typeof timeout !== 'number' ||
-    !Number.isFinite(timeout) ||
-    timeout <= 0 ||
-    timeout * 1000 > MAX_TIMER_MS
-  ) {
-    throw new SessionConfigError(
-      `createMemcachedStore: timeout must be a number of seconds above 0 and at most ${MAX_TIMER_MS / 1000}, got ${String(timeout)}`,
-    )
-  }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') {
-    throw new SessionConfigError(
-      'createMemcachedStore: clock must be a function returning epoch ms',
-    )
-  }
+  const timeout = timeoutOption('createMemcachedStore', 'timeout', options.timeout ?? 5)
+  const clock = clockOption('createMemcachedStore', options.clock ?? Date.now)
 
   /** The memcached key of an id, or null when the id cannot be part of one. */
   const keyOf = (id: string): string | null => {
@@ -171,21 +156,11 @@ export function createMemcachedStore(
 
   /** Runs one store call, rejecting once `timeout` seconds have passed without an answer. */
   const bounded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`memcached store: ${operation} timed out after ${timeout} s`))
-      }, timeout * 1000)
-      run().then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    withTimeout(
+      run(),
+      timeout * 1000,
+      () => new Error(`memcached store: ${operation} timed out after ${timeout} s`),
+    )
 
   /** The stored record under `key` if it has not expired by our clock, with its CAS unique. */
   const read = async (

@@ -10,6 +10,8 @@
 
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { clockOption, intervalOption } from '../lib/options.ts'
+import { unrefTimer } from '../lib/timers.ts'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -50,9 +52,6 @@ export interface MemoryStore extends SessionStore {
   close(): Promise<void>
 }
 
-/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
-
 /**
  * Creates an in-memory session store.
  *
@@ -76,21 +75,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       `createMemoryStore: maxEntries must be a positive integer, got ${String(maxEntries)}`,
     )
   }
-  const sweepInterval = options.sweepInterval ?? 60
-  if (
-    typeof sweepInterval !== 'number' ||
-    !Number.isFinite(sweepInterval) ||
-    sweepInterval < 0 ||
-    sweepInterval * 1000 > MAX_TIMER_MS
-  ) {
-    throw new SessionConfigError(
-      `createMemoryStore: sweepInterval must be a number of seconds from 0 to ${MAX_TIMER_MS / 1000}, got ${String(sweepInterval)}`,
-    )
-  }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') {
-    throw new SessionConfigError('createMemoryStore: clock must be a function returning epoch ms')
-  }
+  const sweepInterval = intervalOption(
+    'createMemoryStore',
+    'sweepInterval',
+    options.sweepInterval ?? 60,
+  )
+  const clock = clockOption('createMemoryStore', options.clock ?? Date.now)
 
   /** Records in recency order: the first entry is the least recently used. */
   const records = new Map<string, SessionRecord>()
@@ -255,14 +245,4 @@ function copyRecord(record: SessionRecord, version: number = record.version): Se
     expiresAt: record.expiresAt,
   }
   return typeof record.subject === 'string' ? { ...copy, subject: record.subject } : copy
-}
-
-/** Lets the process exit while the timer is pending: Node and Bun have `unref()`, Deno a function. */
-function unrefTimer(timer: ReturnType<typeof setInterval>): void {
-  if (typeof timer === 'object' && timer !== null && typeof timer.unref === 'function') {
-    timer.unref()
-    return
-  }
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno
-  deno?.unrefTimer?.(timer as unknown as number)
 }

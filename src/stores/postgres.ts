@@ -11,6 +11,9 @@
 
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { callbackOption, clockOption, intervalOption, timeoutOption } from '../lib/options.ts'
+import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
+import { withTimeout } from '../lib/timeout.ts'
 
 /**
  * What the store needs of a client: node-postgres's `query(text, values)`. A `pg.Pool` fits (the
@@ -94,8 +97,6 @@ export interface PostgresStore extends SessionStore {
   close(): Promise<void>
 }
 
-/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
 const SCHEMA_PART = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const TABLE_PART = /^[A-Za-z_][A-Za-z0-9_]{0,51}$/
 const DEFAULT_TABLE = 'sessionware_sessions'
@@ -210,36 +211,25 @@ export function createPostgresStore(
   client: PostgresStoreClient,
   options: PostgresStoreOptions = {},
 ): PostgresStore {
+  const caller = 'createPostgresStore'
   if (typeof (client as Partial<PostgresStoreClient> | null)?.query !== 'function') {
     throw new SessionConfigError(
       'createPostgresStore: client must be a pg.Pool or a connected pg.Client (an object with query())',
     )
   }
-  const name = parseTable(options.table ?? DEFAULT_TABLE, 'createPostgresStore')
+  const name = parseTable(options.table ?? DEFAULT_TABLE, caller)
   const createTable = options.createTable ?? true
   if (typeof createTable !== 'boolean') {
     throw new SessionConfigError('createPostgresStore: createTable must be a boolean')
   }
-  const timeout = options.timeout ?? 5
-  if (!isSeconds(timeout) || timeout === 0) {
-    throw new SessionConfigError(
-      `createPostgresStore: timeout must be a number of seconds above 0 and at most ${MAX_TIMER_MS / 1000}, got ${String(timeout)}`,
-    )
-  }
-  const pruneInterval = options.pruneInterval ?? 300
-  if (!isSeconds(pruneInterval)) {
-    throw new SessionConfigError(
-      `createPostgresStore: pruneInterval must be a number of seconds from 0 to ${MAX_TIMER_MS / 1000}, got ${String(pruneInterval)}`,
-    )
-  }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') {
-    throw new SessionConfigError('createPostgresStore: clock must be a function returning epoch ms')
-  }
-  const onPruneError = options.onPruneError ?? warnPruneError
-  if (typeof onPruneError !== 'function') {
-    throw new SessionConfigError('createPostgresStore: onPruneError must be a function')
-  }
+  const timeout = timeoutOption(caller, 'timeout', options.timeout ?? 5)
+  const pruneInterval = intervalOption(caller, 'pruneInterval', options.pruneInterval ?? 300)
+  const clock = clockOption(caller, options.clock ?? Date.now)
+  const onPruneError = callbackOption(
+    caller,
+    'onPruneError',
+    options.onPruneError ?? pruneWarning('postgres'),
+  )
 
   const t = name.qualified
   const sql = {
@@ -299,10 +289,10 @@ export function createPostgresStore(
 
   /** Runs a query after the schema exists, rejecting once `timeout` seconds have passed. */
   const run = (operation: string, text: string, values: unknown[]): Promise<PostgresQueryResult> =>
-    bounded(
-      operation,
-      timeout,
+    withTimeout(
       ensureSchema().then(() => send(text, values)),
+      timeout * 1000,
+      () => timeoutError(operation, timeout),
     )
 
   const recordValues = (record: SessionRecord): unknown[] => [
@@ -315,14 +305,17 @@ export function createPostgresStore(
     typeof record.subject === 'string' ? record.subject : null,
   ]
 
-  let timer: ReturnType<typeof setInterval> | undefined
-  let pruning = false
-  const stopTimer = (): void => {
-    if (timer !== undefined) clearInterval(timer)
-    timer = undefined
-  }
+  const prune = async (now: number): Promise<number> =>
+    (await run('prune', sql.prune, [ms(now)])).rowCount ?? 0
 
-  const store: PostgresStore = {
+  const stopPruning = startPruneTimer(pruneInterval, {
+    // The caller ended its pool or client: nothing left to prune.
+    closed: () => isEnded(client),
+    prune: async () => prune(clock()),
+    onError: onPruneError,
+  })
+
+  return {
     contractVersion: 1,
     capabilities: Object.freeze({
       atomic: true,
@@ -369,32 +362,12 @@ export function createPostgresStore(
       return (await run('deleteBySubject', sql.deleteBySubject, values)).rowCount ?? 0
     },
 
-    async prune(now) {
-      return (await run('prune', sql.prune, [ms(now)])).rowCount ?? 0
-    },
+    prune,
 
     async close() {
-      stopTimer()
+      stopPruning()
     },
   }
-
-  if (pruneInterval > 0) {
-    timer = setInterval(() => {
-      // The caller ended its pool or client: nothing left to prune.
-      if (isEnded(client)) return stopTimer()
-      if (pruning) return // the previous run is still waiting for the server
-      pruning = true
-      Promise.resolve()
-        .then(() => store.prune(clock()))
-        .catch((error: unknown) => onPruneError(error))
-        .finally(() => {
-          pruning = false
-        })
-    }, pruneInterval * 1000)
-    unrefTimer(timer)
-  }
-
-  return store
 }
 
 /** Runs the schema batch, retrying a lost catalog race (possible without the lock, from other tools). */
@@ -413,36 +386,13 @@ async function createSchema(
   }
 }
 
-/** Settles like `promise`, or rejects with a timeout error after `seconds`. */
-function bounded<T>(operation: string, seconds: number, promise: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new Error(
-        `sessionware postgres store: ${operation} timed out after ${seconds} s (is PostgreSQL reachable?)`,
-      )
-      error.name = 'TimeoutError'
-      reject(error)
-    }, seconds * 1000)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
-}
-
-function isSeconds(value: unknown): value is number {
-  return (
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    value >= 0 &&
-    value * 1000 <= MAX_TIMER_MS
+/** The error of a call that ran out of time (named TimeoutError, as the DOM's `AbortSignal.timeout`). */
+function timeoutError(operation: string, seconds: number): Error {
+  const error = new Error(
+    `sessionware postgres store: ${operation} timed out after ${seconds} s (is PostgreSQL reachable?)`,
   )
+  error.name = 'TimeoutError'
+  return error
 }
 
 /** Epoch milliseconds as a BIGINT parameter: whole milliseconds (the core may compute fractions). */
@@ -466,24 +416,4 @@ function toRecord(row: Row): SessionRecord {
     expiresAt: Number(row.expires_at),
   }
   return row.subject === null ? record : { ...record, subject: row.subject }
-}
-
-function warnPruneError(error: unknown): void {
-  const detail = error instanceof Error ? error.message : String(error)
-  globalThis.process?.emitWarning?.(
-    `sessionware postgres store: automatic prune failed: ${detail}`,
-    {
-      code: 'SESSIONWARE_PRUNE_FAILED',
-    },
-  )
-}
-
-/** Lets the process exit while the timer is pending: Node and Bun have `unref()`, Deno a function. */
-function unrefTimer(timer: ReturnType<typeof setInterval>): void {
-  if (typeof timer === 'object' && timer !== null && typeof timer.unref === 'function') {
-    timer.unref()
-    return
-  }
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno
-  deno?.unrefTimer?.(timer as unknown as number)
 }

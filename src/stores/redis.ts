@@ -11,6 +11,8 @@
 
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { timeoutOption } from '../lib/options.ts'
+import { withTimeout } from '../lib/timeout.ts'
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -69,8 +71,6 @@ export interface RedisStore extends SessionStore {
   deleteBySubject(subject: string, options?: { exceptId?: string }): Promise<number>
 }
 
-/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
 /** Printable ASCII without space, `{` (0x7b) or `}` (0x7d). */
 const KEY_PREFIX = /^[\x21-\x7a\x7c\x7e]{0,128}$/
 
@@ -242,17 +242,7 @@ export function createRedisStore(
       `createRedisStore: keyPrefix must be at most 128 printable ASCII characters without spaces or braces, got ${JSON.stringify(keyPrefix)}`,
     )
   }
-  const timeout = options.timeout ?? 5
-  if (
-    typeof timeout !== 'number' ||
-    !Number.isFinite(timeout) ||
-    timeout <= 0 ||
-    timeout * 1000 > MAX_TIMER_MS
-  ) {
-    throw new SessionConfigError(
-      `createRedisStore: timeout must be a positive number of seconds up to ${MAX_TIMER_MS / 1000}, got ${String(timeout)}`,
-    )
-  }
+  const timeout = timeoutOption('createRedisStore', 'timeout', options.timeout ?? 5)
   const timeoutMs = Math.max(1, Math.round(timeout * 1000))
 
   const sessionKey = (id: string): string => `${keyPrefix}{${id}}`
@@ -260,21 +250,11 @@ export function createRedisStore(
 
   /** Runs `work`, rejecting if it has not settled within the timeout. */
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`redis store: ${operation} timed out after ${timeout} s`))
-      }, timeoutMs)
-      work().then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    withTimeout(
+      work(),
+      timeoutMs,
+      () => new Error(`redis store: ${operation} timed out after ${timeout} s`),
+    )
 
   const run = async (lua: Script, key: string, args: string[]): Promise<unknown> => {
     lua.sha ??= sha1(lua.source)

@@ -11,6 +11,8 @@
 import Database from 'better-sqlite3'
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { callbackOption, clockOption, intervalOption } from '../lib/options.ts'
+import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -60,8 +62,6 @@ export interface SqliteStore extends SessionStore {
   close(): Promise<void>
 }
 
-/** The largest timer delay, in milliseconds, that timers accept without clamping it to 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 
 /** A row as SQLite returns it. */
@@ -128,25 +128,17 @@ export function createSqliteStore(
       `createSqliteStore: table must be an SQL identifier (letters, digits, _; not sqlite_*), got ${JSON.stringify(table)}`,
     )
   }
-  const pruneInterval = options.pruneInterval ?? 300
-  if (
-    typeof pruneInterval !== 'number' ||
-    !Number.isFinite(pruneInterval) ||
-    pruneInterval < 0 ||
-    pruneInterval * 1000 > MAX_TIMER_MS
-  ) {
-    throw new SessionConfigError(
-      `createSqliteStore: pruneInterval must be a number of seconds from 0 to ${MAX_TIMER_MS / 1000}, got ${String(pruneInterval)}`,
-    )
-  }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') {
-    throw new SessionConfigError('createSqliteStore: clock must be a function returning epoch ms')
-  }
-  const onPruneError = options.onPruneError ?? warnPruneError
-  if (typeof onPruneError !== 'function') {
-    throw new SessionConfigError('createSqliteStore: onPruneError must be a function')
-  }
+  const pruneInterval = intervalOption(
+    'createSqliteStore',
+    'pruneInterval',
+    options.pruneInterval ?? 300,
+  )
+  const clock = clockOption('createSqliteStore', options.clock ?? Date.now)
+  const onPruneError = callbackOption(
+    'createSqliteStore',
+    'onPruneError',
+    options.onPruneError ?? pruneWarning('sqlite'),
+  )
   if (typeof database !== 'string' && !isDatabase(database)) {
     throw new SessionConfigError(
       'createSqliteStore: database must be a file path, ":memory:" or a better-sqlite3 Database',
@@ -212,23 +204,12 @@ export function createSqliteStore(
     now,
   })
 
-  let timer: ReturnType<typeof setInterval> | undefined
-  const stopTimer = (): void => {
-    if (timer !== undefined) clearInterval(timer)
-    timer = undefined
-  }
-  if (pruneInterval > 0) {
-    timer = setInterval(() => {
-      // The caller closed its own database: nothing left to prune.
-      if (!db.open) return stopTimer()
-      try {
-        prepared().prune.run(clock())
-      } catch (error) {
-        onPruneError(error)
-      }
-    }, pruneInterval * 1000)
-    unrefTimer(timer)
-  }
+  const stopPruning = startPruneTimer(pruneInterval, {
+    // The caller closed its own database: nothing left to prune.
+    closed: () => !db.open,
+    prune: () => prepared().prune.run(clock()),
+    onError: onPruneError,
+  })
 
   const capabilities: StoreCapabilities = Object.freeze({
     atomic: true,
@@ -281,7 +262,7 @@ export function createSqliteStore(
     },
 
     async close() {
-      stopTimer()
+      stopPruning()
       if (ownsDatabase && db.open) db.close()
     },
   }
@@ -308,21 +289,4 @@ function toRecord(row: Row): SessionRecord {
     expiresAt: row.expires_at,
   }
   return row.subject === null ? record : { ...record, subject: row.subject }
-}
-
-function warnPruneError(error: unknown): void {
-  const detail = error instanceof Error ? error.message : String(error)
-  process.emitWarning(`sessionware sqlite store: automatic prune failed: ${detail}`, {
-    code: 'SESSIONWARE_PRUNE_FAILED',
-  })
-}
-
-/** Lets the process exit while the timer is pending: Node and Bun have `unref()`, Deno a function. */
-function unrefTimer(timer: ReturnType<typeof setInterval>): void {
-  if (typeof timer === 'object' && timer !== null && typeof timer.unref === 'function') {
-    timer.unref()
-    return
-  }
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno
-  deno?.unrefTimer?.(timer as unknown as number)
 }
