@@ -1,6 +1,7 @@
 /**
  * The demo app: storage built from the environment, the HTML pages and the JSON API behind one
- * node:http server (not listening; `main.ts` does that, tests listen on port 0).
+ * node:http server (not listening; `main.ts` does that, tests listen on port 0). The Redis,
+ * memcached and PostgreSQL clients are made in `stores.ts`.
  *
  * @module
  */
@@ -27,6 +28,7 @@ import { apiRoutes } from './api.ts'
 import { cookieKeys, type DemoConfig, DemoConfigError, parseConfig } from './config.ts'
 import { BodyTooLargeError, isCrossSite, type Routes, sendHtml, sendJson } from './http.ts'
 import { errorPage } from './pages.ts'
+import { openServerStore } from './stores.ts'
 import { type DemoSessions, webRoutes } from './web.ts'
 
 /** A demo app, ready to listen. */
@@ -49,14 +51,23 @@ export interface DemoAppOptions {
 
 interface Built {
   storage: SessionStorage
-  store: SessionStore | undefined
   description: string
+  /** Closes the store and any client made for it. */
+  close: () => Promise<void>
 }
 
 async function buildStorage(config: DemoConfig, log: (message: string) => void): Promise<Built> {
   if (config.store === 'memory') {
     const store = createMemoryStore()
-    return { storage: serverStorage({ store }), store, description: 'memory (lost on restart)' }
+    return {
+      storage: serverStorage({ store }),
+      description: 'memory (lost on restart)',
+      close: async () => store.close?.(),
+    }
+  }
+  if (config.store === 'redis' || config.store === 'memcached' || config.store === 'postgres') {
+    const { store, description, close } = await openServerStore(config, log)
+    return { storage: serverStorage({ store }), description, close }
   }
   if (config.store === 'sqlite') {
     let store: SessionStore
@@ -70,8 +81,8 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
     }
     return {
       storage: serverStorage({ store }),
-      store,
       description: `sqlite (${config.sqlitePath})`,
+      close: async () => store.close?.(),
     }
   }
   let codec: CookieCodec
@@ -82,8 +93,8 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
   }
   return {
     storage: cookieStorage({ codec }),
-    store: undefined,
     description: `cookie (${config.codec} codec)`,
+    close: async () => {},
   }
 }
 
@@ -174,27 +185,32 @@ export async function createDemoApp(
       absoluteTimeout: config.absoluteTimeout,
     })
   } catch (error) {
-    await built.store?.close?.()
+    await built.close()
     if (!(error instanceof SessionConfigError)) throw error
     const name = error.message.startsWith('cookie.') || error.message.includes('__Host-')
     throw new DemoConfigError(name ? `SESSION_COOKIE_NAME: ${error.message}` : error.message)
   }
-  const { description, store } = built
+  const { description } = built
   const routes = { ...webRoutes({ sessions, storage: description }), ...apiRoutes(sessions) }
   const server = createServer(
     withSessions(sessions, router(routes, description), { onError: onError(log, description) }),
   )
+  let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    if (server.listening) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      await closed
+    }
+    await built.close()
+  }
   return {
     server,
     sessions,
     description,
-    async close() {
-      if (server.listening) {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        server.closeAllConnections()
-        await closed
-      }
-      await store?.close?.()
+    close() {
+      closing ??= close()
+      return closing
     },
   }
 }

@@ -2,22 +2,32 @@
  * The demo's configuration, read from environment variables. This block and the table at the top
  * of `examples/demo/README.md` are the two places that document it; keep them in step.
  *
- * | Variable                   | Default                  | Meaning                                                                                                            |
- * | -------------------------- | ------------------------ | ------------------------------------------------------------------------------------------------------------------ |
- * | `SESSION_STORE`            | `sqlite`                 | `sqlite`, `memory` or `cookie` (redis, memcached and postgres come later)                                          |
- * | `SESSION_CODEC`            | `sealed`                 | `sealed`, `signed` or `plain` (cookie storage only; `plain` is for tests and refuses `NODE_ENV=production`)        |
- * | `SESSION_KEYS`             | a generated secret       | comma-separated keys of at least 32 characters, newest first: the first writes, all read (cookie storage only)     |
- * | `SESSION_COOKIE_NAME`      | `session`                | the cookie's name (a `__Host-` or `__Secure-` name makes the cookie Secure)                                        |
- * | `SESSION_IDLE_TIMEOUT`     | the library's (14 days)  | seconds without activity after which a session expires                                                             |
- * | `SESSION_ABSOLUTE_TIMEOUT` | the library's (30 days)  | seconds after creation after which a session expires, however active                                               |
- * | `SQLITE_PATH`              | `.demo-data/sessions.db` | the SQLite database, relative to the working directory (its directory is created); the `secret` is kept next to it |
- * | `HOST`                     | `127.0.0.1`              | the address to listen on                                                                                           |
- * | `PORT`                     | `3000`                   | the port to listen on; `0` picks a free one                                                                        |
+ * | Variable                   | Default                                       | Meaning                                                                                                                                       |
+ * | -------------------------- | --------------------------------------------- | --------------------------------------------------------------------------------------------------------------------------------------------- |
+ * | `SESSION_STORE`            | `sqlite`                                      | `sqlite`, `memory`, `cookie`, `redis`, `memcached` or `postgres`                                                                              |
+ * | `SESSION_CODEC`            | `sealed`                                      | `sealed`, `signed` or `plain` (cookie storage only; `plain` is for tests and refuses `NODE_ENV=production`)                                   |
+ * | `SESSION_KEYS`             | a generated secret                            | comma-separated keys of at least 32 characters, newest first: the first writes, all read (cookie storage only)                                |
+ * | `SESSION_COOKIE_NAME`      | `session`                                     | the cookie's name (a `__Host-` or `__Secure-` name makes the cookie Secure)                                                                   |
+ * | `SESSION_IDLE_TIMEOUT`     | the library's (14 days)                       | seconds without activity after which a session expires                                                                                        |
+ * | `SESSION_ABSOLUTE_TIMEOUT` | the library's (30 days)                       | seconds after creation after which a session expires, however active                                                                          |
+ * | `SQLITE_PATH`              | `.demo-data/sessions.db`                      | the SQLite database, relative to the working directory (its directory is created); the `secret` is kept next to it                            |
+ * | `REDIS_URL`                | `redis://127.0.0.1:6379`                      | the Redis server (`redis` only): `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS                                         |
+ * | `MEMCACHED_URL`            | `127.0.0.1:11211`                             | the memcached server (`memcached` only) as `host:port`                                                                                        |
+ * | `DATABASE_URL`             | `postgres://postgres@127.0.0.1:5432/postgres` | the PostgreSQL database (`postgres` only): `postgres://user[:password]@host[:port]/database`; the demo creates its table there                |
+ * | `SESSION_STORE_TIMEOUT`    | `5`                                           | seconds a call to Redis, memcached or PostgreSQL, or connecting to it, may take before the request gets a 503 (fractions allowed, up to 3600) |
+ * | `HOST`                     | `127.0.0.1`                                   | the address to listen on                                                                                                                      |
+ * | `PORT`                     | `3000`                                        | the port to listen on; `0` picks a free one                                                                                                   |
  *
  * When cookie storage needs keys (codec `sealed` or `signed`) and `SESSION_KEYS` is unset, a
  * secret is generated on the first run (32 random bytes, base64url), saved as `secret` with mode
  * 0600 in the directory of `SQLITE_PATH`, and reused on later runs; a warning on stderr says where
  * it is. Server storage needs no keys, so no secret is made for it.
+ *
+ * `REDIS_URL`, `MEMCACHED_URL` and `DATABASE_URL` are read (and checked) only when `SESSION_STORE`
+ * names their store. When that server cannot be reached at startup, the demo warns on stderr and
+ * starts anyway: requests that need a stored session answer 503 until the server is back (see
+ * `stores.ts`). An unreachable server is a condition the app lives through, not a configuration
+ * error.
  *
  * @module
  */
@@ -30,7 +40,7 @@ export class DemoConfigError extends Error {
   override readonly name = 'DemoConfigError'
 }
 
-export type StoreKind = 'sqlite' | 'memory' | 'cookie'
+export type StoreKind = 'sqlite' | 'memory' | 'cookie' | 'redis' | 'memcached' | 'postgres'
 export type CodecKind = 'sealed' | 'signed' | 'plain'
 
 /** The parsed configuration. Timeouts in seconds; paths absolute. */
@@ -45,12 +55,26 @@ export interface DemoConfig {
   readonly sqlitePath: string
   /** Where data lives: the directory of `sqlitePath`, also home of the generated secret. */
   readonly dataDir: string
+  /**
+   * The server of a `redis`, `memcached` or `postgres` store: REDIS_URL, MEMCACHED_URL
+   * (`host:port`) or DATABASE_URL, checked. Undefined for the other stores.
+   */
+  readonly serverUrl: string | undefined
+  /** SESSION_STORE_TIMEOUT: seconds a call to (or a connection to) that server may take. */
+  readonly storeTimeout: number
 }
 
-const STORES: readonly string[] = ['sqlite', 'memory', 'cookie']
-const LATER: readonly string[] = ['redis', 'memcached', 'postgres']
+const STORES: readonly string[] = ['sqlite', 'memory', 'cookie', 'redis', 'memcached', 'postgres']
 const CODECS: readonly string[] = ['sealed', 'signed', 'plain']
 const MIN_KEY_LENGTH = 32
+
+/** The servers' defaults, documented in the table above. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+export const DEFAULT_MEMCACHED_URL = '127.0.0.1:11211'
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
+/** The stores' own default timeout, in seconds. */
+export const DEFAULT_STORE_TIMEOUT = 5
+const MAX_STORE_TIMEOUT = 3600
 
 /** An env value, with blank counting as unset. */
 function read(env: Record<string, string | undefined>, name: string): string | undefined {
@@ -67,6 +91,87 @@ function seconds(env: Record<string, string | undefined>, name: string): number 
   return Number(value)
 }
 
+/** SESSION_STORE_TIMEOUT: a positive number of seconds, fractions allowed, up to an hour. */
+function storeTimeout(env: Record<string, string | undefined>): number {
+  const value = read(env, 'SESSION_STORE_TIMEOUT')
+  if (value === undefined) return DEFAULT_STORE_TIMEOUT
+  const number = Number(value)
+  if (!/^\d+(\.\d+)?$/.test(value) || number <= 0 || number > MAX_STORE_TIMEOUT) {
+    throw new DemoConfigError(
+      `SESSION_STORE_TIMEOUT must be a number of seconds above 0 and at most ${MAX_STORE_TIMEOUT} (such as 5 or 0.5), got "${value}"`,
+    )
+  }
+  return number
+}
+
+/**
+ * A URL for messages and the page footer: its password, if any, replaced by `***`. Returns the
+ * text unchanged when it is not a URL.
+ */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === '') return url
+    parsed.password = '***'
+    return parsed.href
+  } catch {
+    return url
+  }
+}
+
+/** REDIS_URL or DATABASE_URL: a URL with one of `protocols` and a host; `fallback` when unset. */
+function serverUrl(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: string,
+  protocols: readonly string[],
+): string {
+  const example = fallback
+  const value = read(env, name) ?? fallback
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    // Not echoed: the value may hold a password.
+    throw new DemoConfigError(`${name} is not a valid URL; expected one such as ${example}`)
+  }
+  const schemes = protocols.map((protocol) => `${protocol}//`).join(' or ')
+  if (!protocols.includes(url.protocol)) {
+    throw new DemoConfigError(
+      `${name} must start with ${schemes} (such as ${example}), got "${url.protocol}//…"`,
+    )
+  }
+  if (url.hostname === '') {
+    throw new DemoConfigError(`${name} must name a host, such as ${example}`)
+  }
+  return value
+}
+
+/** MEMCACHED_URL: `host:port`, as memcache-client takes it. */
+function memcachedServer(env: Record<string, string | undefined>): string {
+  const value = read(env, 'MEMCACHED_URL') ?? DEFAULT_MEMCACHED_URL
+  const match = /^([^\s:/@[\]]+):(\d{1,5})$/.exec(value)
+  const port = Number(match?.[2])
+  if (match === null || port < 1 || port > 65_535) {
+    throw new DemoConfigError(
+      `MEMCACHED_URL must be host:port with a port from 1 to 65535 (such as ${DEFAULT_MEMCACHED_URL}), got "${value}"`,
+    )
+  }
+  return value
+}
+
+/** The server of the chosen store, checked; undefined for stores that have none. */
+function serverOf(store: string, env: Record<string, string | undefined>): string | undefined {
+  if (store === 'redis') {
+    return serverUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:'])
+  }
+  if (store === 'postgres') {
+    return serverUrl(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:'])
+  }
+  if (store === 'memcached') return memcachedServer(env)
+  return undefined
+}
+
 /**
  * Parses the environment.
  *
@@ -77,13 +182,10 @@ export function parseConfig(
   cwd: string = process.cwd(),
 ): DemoConfig {
   const store = read(env, 'SESSION_STORE') ?? 'sqlite'
-  if (LATER.includes(store)) {
-    throw new DemoConfigError(
-      `SESSION_STORE=${store} is not supported by the demo yet; use sqlite, memory or cookie`,
-    )
-  }
   if (!STORES.includes(store)) {
-    throw new DemoConfigError(`SESSION_STORE must be sqlite, memory or cookie, got "${store}"`)
+    throw new DemoConfigError(
+      `SESSION_STORE must be sqlite, memory, cookie, redis, memcached or postgres, got "${store}"`,
+    )
   }
   const codec = read(env, 'SESSION_CODEC') ?? 'sealed'
   if (!CODECS.includes(codec)) {
@@ -109,6 +211,7 @@ export function parseConfig(
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT')
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT')
   const sqlitePath = resolve(cwd, read(env, 'SQLITE_PATH') ?? join('.demo-data', 'sessions.db'))
+  const timeout = storeTimeout(env)
   return {
     store: store as StoreKind,
     codec: codec as CodecKind,
@@ -118,6 +221,8 @@ export function parseConfig(
     absoluteTimeout,
     sqlitePath,
     dataDir: dirname(sqlitePath),
+    serverUrl: serverOf(store, env),
+    storeTimeout: timeout,
   }
 }
 

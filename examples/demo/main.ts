@@ -1,6 +1,8 @@
 /**
  * `npm run demo`: builds the demo from `process.env` and listens on HOST:PORT until SIGINT or
- * SIGTERM. An invalid configuration prints a message and exits with code 2.
+ * SIGTERM. An invalid configuration prints a message and exits with code 2. A Redis, memcached or
+ * PostgreSQL server that cannot be reached is not one: the demo warns and starts anyway,
+ * answering 503 where a stored session is needed until the server is back (see `stores.ts`).
  *
  * @module
  */

@@ -195,7 +195,24 @@ export function cookieSessionsPage(frame: Frame, createdAt: Date): string {
 <h1>Your sessions</h1>
 <p>This demo keeps sessions in the cookie itself (cookie storage), so the server has no list of
 them: listing and revoking sessions needs a server store. Run the demo with
-<code>SESSION_STORE=sqlite</code> or <code>SESSION_STORE=memory</code> to try it.</p>
+<code>SESSION_STORE=sqlite</code> (or <code>memory</code>, <code>redis</code>,
+<code>postgres</code>) to try it.</p>
+<p>This session was created ${when(createdAt)}.</p>
+</div>`,
+  )
+}
+
+/** "Your sessions" under a server store without a subject index (memcached). */
+export function unindexedSessionsPage(frame: Frame, createdAt: Date): string {
+  return layout(
+    'Your sessions',
+    frame,
+    `<div class="card">
+<h1>Your sessions</h1>
+<p>This demo keeps sessions in a store without a subject index (an index of sessions by user),
+so it cannot find your other sessions: listing and revoking them needs a store with a subject
+index. Run the demo with <code>SESSION_STORE=sqlite</code> (or <code>memory</code>,
+<code>redis</code>, <code>postgres</code>) to try it.</p>
 <p>This session was created ${when(createdAt)}.</p>
 </div>`,
   )

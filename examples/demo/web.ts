@@ -5,6 +5,10 @@
  * Who is logged in is read from `session.subject`, which only `POST /login` sets; the JSON API can
  * write any data key (including `user`) but never the subject.
  *
+ * Listing and revoking sessions needs a store with a subject index (sqlite, memory, redis,
+ * postgres). With cookie storage, or memcached (which has no index), "your sessions" explains
+ * that instead, and the revoke forms answer 400.
+ *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -17,6 +21,7 @@ import {
   homePage,
   loginPage,
   sessionsPage,
+  unindexedSessionsPage,
 } from './pages.ts'
 
 /** Session data: free-form (the JSON API writes any key); the pages use `user` and `visits`. */
@@ -53,7 +58,14 @@ async function form(req: IncomingMessage): Promise<URLSearchParams> {
 /** The HTML routes. */
 export function webRoutes(context: WebContext): Routes {
   const { sessions, storage } = context
-  const server = sessions.options.storage.kind === 'server'
+  const { kind, store } = sessions.options.storage
+  /** Sessions can be listed and revoked by user: a server store with a subject index. */
+  const indexed = kind === 'server' && store?.capabilities.subjectIndex === true
+  /** The answer to the revoke forms when sessions cannot be revoked by user. */
+  const cannotRevoke =
+    kind === 'server'
+      ? 'This store cannot revoke sessions by user: that needs a store with a subject index.'
+      : 'Cookie storage cannot revoke sessions: that needs a server store.'
 
   const signedIn = async (req: IncomingMessage, res: ServerResponse) => {
     const session = await sessions.getSession(req)
@@ -109,8 +121,12 @@ export function webRoutes(context: WebContext): Routes {
         const session = await signedIn(req, res)
         if (session === undefined) return
         const frame = frameOf(session, storage)
-        if (!server) {
-          sendHtml(res, 200, cookieSessionsPage(frame, session.createdAt))
+        if (!indexed) {
+          const page =
+            kind === 'server'
+              ? unindexedSessionsPage(frame, session.createdAt)
+              : cookieSessionsPage(frame, session.createdAt)
+          sendHtml(res, 200, page)
           return
         }
         const list = await sessions.listSessions(session.subject as string)
@@ -122,9 +138,8 @@ export function webRoutes(context: WebContext): Routes {
         const handle = (await form(req)).get('handle') ?? ''
         const session = await signedIn(req, res)
         if (session === undefined) return
-        if (!server) {
-          const message = 'Cookie storage cannot revoke sessions: that needs a server store.'
-          sendHtml(res, 400, errorPage(frameOf(session, storage), 'Not available', message))
+        if (!indexed) {
+          sendHtml(res, 400, errorPage(frameOf(session, storage), 'Not available', cannotRevoke))
           return
         }
         if (handle === session.handle) {
@@ -145,9 +160,8 @@ export function webRoutes(context: WebContext): Routes {
       POST: async (req, res) => {
         const session = await signedIn(req, res)
         if (session === undefined) return
-        if (!server) {
-          const message = 'Cookie storage cannot revoke sessions: that needs a server store.'
-          sendHtml(res, 400, errorPage(frameOf(session, storage), 'Not available', message))
+        if (!indexed) {
+          sendHtml(res, 400, errorPage(frameOf(session, storage), 'Not available', cannotRevoke))
           return
         }
         const count = await sessions.revokeSessions(session.subject as string, {

@@ -1,6 +1,7 @@
 /**
- * The demo over real HTTP: the JSON API contract on every storage, restarts, the generated secret,
- * store failures and the HTML flow.
+ * The demo over real HTTP: the JSON API contract on sqlite, memory and cookie storage, restarts,
+ * the generated secret, store failures and the HTML flow. Redis, memcached and PostgreSQL:
+ * `stores.test.ts` and `outage.test.ts`; configuration: `config.test.ts`.
  */
 import assert from 'node:assert/strict'
 import { readFile, stat } from 'node:fs/promises'

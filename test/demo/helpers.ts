@@ -144,3 +144,27 @@ export function cleanups(t: TestContext): (cleanup: () => unknown) => void {
     stack.push(cleanup)
   }
 }
+
+/** The body of every 503 from the JSON API. */
+export const STORE_UNAVAILABLE = { error: 'session store unavailable', code: 'ERR_SESSION_STORE' }
+
+/** Resolves once `check()` resolves true; fails after `timeoutMs` (errors count as false). */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what = 'the condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Runs `work` and returns its result with the milliseconds it took. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const start = performance.now()
+  const result = await work()
+  return { result, ms: Math.round(performance.now() - start) }
+}
