@@ -87,10 +87,15 @@ function takeCookies(args: unknown[]): string[] | null {
 
 type Method = (...args: unknown[]) => unknown
 
+/** The response methods held until the commit, in this order. */
+const HELD = ['writeHead', 'write', 'end', 'flushHeaders'] as const
+
 /**
  * Holds `writeHead`, `write`, `end` and `flushHeaders` of the response until the session commit
  * (an async store write) has finished, then adds the Set-Cookie headers and lets the calls through
- * in order. A request whose handler never asked for its session passes straight through.
+ * in order. Installed when the handler first asks for its session. Once the commit is done the
+ * wrappers stay in place and pass every call straight through: deleting them again would turn the
+ * response into a slow dictionary-mode object for the rest of its life (measured).
  */
 function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
   req: Req,
@@ -98,21 +103,11 @@ function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
   rs: RequestSessions,
   onError: (error: unknown, req: Req, res: Res) => void,
 ): void {
-  const target = res as unknown as Record<string, Method>
-  const names = ['writeHead', 'write', 'end', 'flushHeaders'] as const
-  const originals = names.map((name) => target[name] as Method)
-  // Another layer may have patched these as own properties already: put those back, not the prototype's.
-  const own = names.map((name) => Object.hasOwn(target, name))
+  const target = res as unknown as Record<(typeof HELD)[number], Method>
+  const originals: Method[] = [target.writeHead, target.write, target.end, target.flushHeaders]
   let phase: 0 | 1 | 2 = 0 // open, committing, done
   const queue: Array<[number, unknown[]]> = []
-  const restore = (): void => {
-    names.forEach((name, index) => {
-      if (own[index]) target[name] = originals[index] as Method
-      else delete target[name]
-    })
-  }
   const flush = (cookies: string[]): void => {
-    restore()
     phase = 2
     if (cookies.length > 0) {
       // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
@@ -128,30 +123,36 @@ function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
     for (const [index, args] of queue) (originals[index] as Method).apply(res, args)
     queue.length = 0
   }
-  names.forEach((name, index) => {
-    const original = originals[index] as Method
-    target[name] = function held(...args: unknown[]): unknown {
-      if (phase === 0) {
-        if (!rs.active) {
-          restore()
-          phase = 2
-          return original.apply(res, args)
-        }
-        phase = 1
-        rs.commit().then(flush, (error: unknown) => {
-          restore()
-          phase = 2
-          queue.length = 0
-          onError(error, req, res)
-        })
+  const fail = (error: unknown): void => {
+    phase = 2
+    queue.length = 0
+    onError(error, req, res)
+  }
+  const hold = (index: number, args: unknown[]): unknown => {
+    if (phase === 2) return (originals[index] as Method).apply(res, args)
+    if (phase === 0) {
+      phase = 1
+      let result: string[] | Promise<string[]>
+      try {
+        result = rs.commit()
+      } catch (error) {
+        fail(error)
+        return index === 1 ? false : index === 3 ? undefined : res
       }
-      if (phase === 1) {
+      if (Array.isArray(result)) {
         queue.push([index, args])
-        return name === 'write' ? true : name === 'flushHeaders' ? undefined : res
+        flush(result) // nothing to wait for: this very call goes through now
+        return index === 1 ? true : index === 3 ? undefined : res
       }
-      return original.apply(res, args)
+      result.then(flush, fail)
     }
-  })
+    queue.push([index, args])
+    return index === 1 ? true : index === 3 ? undefined : res
+  }
+  target.writeHead = (...args) => hold(0, args)
+  target.write = (...args) => hold(1, args)
+  target.end = (...args) => hold(2, args)
+  target.flushHeaders = (...args) => hold(3, args)
 }
 
 /**
@@ -180,11 +181,18 @@ export function withSessions<
 ): (req: Req, res: Res) => void {
   const onError = options.onError ?? defaultOnError
   return (req, res) => {
-    const rs = sessions.attach(req, req.headers.cookie, () => ({
-      encrypted: (req.socket as TLSSocket).encrypted === true,
-      host: req.headers.host,
-    }))
-    holdHeaders(req, res, rs, onError)
+    // The response is hooked only when the handler first asks for its session: a request that
+    // never does runs exactly as without sessionware.
+    sessions.attach(
+      req,
+      req.headers.cookie,
+      () => ({ encrypted: (req.socket as TLSSocket).encrypted === true, host: req.headers.host }),
+      (rs) => {
+        if (res.headersSent)
+          rs.readOnly() // too late for a Set-Cookie: refuse writes, loudly
+        else holdHeaders(req, res, rs, onError)
+      },
+    )
     const fail = (error: unknown): void => onError(error, req, res)
     try {
       const result = handler(req, res)

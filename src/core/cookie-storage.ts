@@ -122,15 +122,15 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
     handleOf(): null {
       return null
     },
-    async write(state: SessionState, context: WriteContext): Promise<string> {
+    write(state: SessionState, context: WriteContext): string {
       return encode(state, context.flash, state.now())
     },
-    async touch(state: SessionState, context: WriteContext): Promise<string> {
+    touch(state: SessionState, context: WriteContext): string {
       return encode(state, context.flash, state.now())
     },
     async renew(state: SessionState, context: WriteContext): Promise<string> {
       return encode(state, context.flash, state.now()) // no id to renew: the manager never asks
     },
-    async destroy(): Promise<void> {},
+    destroy(): void {},
   })
 }

@@ -36,11 +36,19 @@ export interface RequestSessions {
   /** True once `getSession` or `newSession` was called for the request. */
   readonly active: boolean
   /**
-   * Saves what must be saved and returns the Set-Cookie header values to send (often none). Call
-   * once, before the response headers go out. Rejects with a typed error (store failure, cookie too
-   * large, conflict) for the framework's error path.
+   * Makes the session read-only: for an adapter that can no longer add a Set-Cookie header (the
+   * headers were sent before the request asked for its session). Writes then throw
+   * `SessionCommittedError`.
    */
-  commit(): Promise<string[]>
+  readOnly(): void
+  /**
+   * Saves what must be saved and returns the Set-Cookie header values to send (often none). Call
+   * once, before the response headers go out. Returns the array directly when no store I/O is
+   * needed (cookie storage, or a session that was only read), a promise otherwise. Throws or
+   * rejects with a typed error (store failure, cookie too large, conflict) for the framework's
+   * error path.
+   */
+  commit(): string[] | Promise<string[]>
 }
 
 /** A session manager created by {@link createSessions}. */
@@ -51,13 +59,15 @@ export interface Sessions<
   /** The resolved, frozen options. */
   readonly options: ResolvedOptions
   /**
-   * Registers a request. For adapter authors: call once per request with its Cookie header and a
-   * function describing the transport (called only when a cookie is written).
+   * Registers a request. For adapter authors: call once per request with its Cookie header, a
+   * function describing the transport (called only when a cookie is written) and, optionally, a
+   * callback run once when the request first asks for its session (to hook the response only then).
    */
   attach(
     request: object,
     cookieHeader: string | null | undefined,
     transport: () => RequestTransport,
+    onActivate?: (request: RequestSessions) => void,
   ): RequestSessions
   /** The request's session, loaded lazily and once (concurrent calls share one load). */
   getSession(request: object): Promise<Session<Data, Flash>>
@@ -77,7 +87,25 @@ export interface Sessions<
   revokeSessions(subject: string, options?: { exceptHandle?: string | null }): Promise<number>
 }
 
-const registry = new WeakMap<object, RequestState>()
+/**
+ * Where a request's state hangs: a symbol-keyed property on the request object itself. (A WeakMap
+ * of short-lived requests costs the garbage collector far more; measured.) `Symbol.for` lets two
+ * copies of the library in one process see each other's requests.
+ */
+const STATE: unique symbol = Symbol.for('sessionware.request') as never
+
+interface Attached {
+  [STATE]?: RequestState
+}
+
+const registry = {
+  get(request: object): RequestState | undefined {
+    return (request as Attached)[STATE]
+  },
+  set(request: object, state: RequestState): void {
+    ;(request as Attached)[STATE] = state
+  },
+}
 
 class RequestState implements RequestSessions {
   readonly manager: Manager
@@ -92,6 +120,10 @@ class RequestState implements RequestSessions {
   presented = false
   /** Handle of a stored session that newSession() replaced. */
   replaced: string | null = null
+  onActivate: ((request: RequestSessions) => void) | undefined
+  locked = false
+  /** Loads (getSession, newSession) still running. */
+  loading = 0
 
   constructor(
     manager: Manager,
@@ -109,8 +141,21 @@ class RequestState implements RequestSessions {
     return this.promise !== undefined
   }
 
-  commit(): Promise<string[]> {
-    if (this.promise === undefined) return Promise.resolve([])
+  /** Runs the adapter's activation callback, once, before the first load. */
+  activate(): void {
+    const callback = this.onActivate
+    if (callback === undefined) return
+    this.onActivate = undefined
+    callback(this)
+  }
+
+  readOnly(): void {
+    this.locked = true
+    if (this.state) this.state.committed = true
+  }
+
+  commit(): string[] | Promise<string[]> {
+    if (this.promise === undefined) return []
     return this.manager.commit(this)
   }
 }
@@ -124,7 +169,7 @@ class Manager {
     this.storage = options.storage
   }
 
-  deadline = (state: SessionState): number => {
+  deadline = (state: Pick<SessionState, 'maxAge' | 'lastActiveAt' | 'createdAt'>): number => {
     const o = this.options
     const idle = state.maxAge !== undefined ? state.maxAge * 1000 : o.idleTimeoutMs
     const a = idle === null ? Number.POSITIVE_INFINITY : state.lastActiveAt + idle
@@ -179,44 +224,57 @@ class Manager {
   }
 
   async load(rs: RequestState): Promise<Session<SessionData, SessionData>> {
-    const value = readCookie(rs.header, this.options.cookie.name)
-    const now = this.options.clock()
-    let loaded: LoadedSession | null = null
-    if (value !== undefined) {
-      rs.presented = true
-      const result = await this.storage.read(value, now)
-      if (typeof result === 'string') {
-        this.reject(result, rs)
-      } else if (this.deadline(this.state(result, now)) <= now) {
-        this.reject('expired', rs)
-        if (result.handle !== null) rs.replaced = result.handle
-      } else {
-        loaded = result
+    rs.loading++
+    try {
+      const value = readCookie(rs.header, this.options.cookie.name)
+      const now = this.options.clock()
+      let loaded: LoadedSession | null = null
+      if (value !== undefined) {
+        rs.presented = true
+        const read = this.storage.read(value, now)
+        const result = typeof read === 'string' || !('then' in read) ? read : await read
+        if (typeof result === 'string') {
+          this.reject(result, rs)
+        } else if (this.deadline(result) <= now) {
+          this.reject('expired', rs)
+          if (result.handle !== null) rs.replaced = result.handle
+        } else {
+          loaded = result
+        }
       }
+      rs.loaded = loaded
+      rs.state = this.state(loaded, now)
+      if (rs.locked) rs.state.committed = true
+      return new Session(rs.state)
+    } finally {
+      rs.loading--
     }
-    rs.loaded = loaded
-    rs.state = this.state(loaded, now)
-    return new Session(rs.state)
   }
 
   async fresh(rs: RequestState): Promise<Session<SessionData, SessionData>> {
-    const prior = rs.promise
-    if (prior !== undefined) {
-      try {
-        await prior
-      } catch {}
-    }
-    if (rs.loaded?.handle) rs.replaced = rs.loaded.handle
-    else if (rs.replaced === null && prior === undefined) {
-      const value = readCookie(rs.header, this.options.cookie.name)
-      if (value !== undefined) {
-        rs.presented = true
-        rs.replaced = this.storage.handleOf(value)
+    rs.loading++
+    try {
+      const prior = rs.promise
+      if (prior !== undefined) {
+        try {
+          await prior
+        } catch {}
       }
+      if (rs.loaded?.handle) rs.replaced = rs.loaded.handle
+      else if (rs.replaced === null && prior === undefined) {
+        const value = readCookie(rs.header, this.options.cookie.name)
+        if (value !== undefined) {
+          rs.presented = true
+          rs.replaced = this.storage.handleOf(value)
+        }
+      }
+      rs.loaded = null
+      rs.state = this.state(null, this.options.clock())
+      if (rs.locked) rs.state.committed = true
+      return new Session(rs.state)
+    } finally {
+      rs.loading--
     }
-    rs.loaded = null
-    rs.state = this.state(null, this.options.clock())
-    return new Session(rs.state)
   }
 
   secure(rs: RequestState): boolean {
@@ -233,65 +291,85 @@ class Manager {
     return setCookie(cookie, value, maxAge, this.secure(rs), now)
   }
 
-  async commit(rs: RequestState): Promise<string[]> {
-    try {
-      await rs.promise
-    } catch {
-      return [] // the load failed and the application saw the error; nothing to save
+  commit(rs: RequestState): string[] | Promise<string[]> {
+    const state = rs.state
+    if (state === undefined || rs.loading > 0) {
+      // Still loading: wait. A failed load was the application's error already; nothing to save.
+      return (rs.promise as Promise<unknown>).then(
+        () => this.commit(rs),
+        () => [],
+      )
     }
-    const state = rs.state as SessionState
     if (state.committed) return []
     state.committed = true
     const storage = this.storage
+    const loaded = rs.loaded
     const clear = (): string[] =>
       rs.presented ? [clearCookie(this.options.cookie, this.secure(rs))] : []
     if (state.invalidated) {
-      if (rs.loaded?.handle) await storage.destroy(rs.loaded.handle)
-      if (rs.replaced) await storage.destroy(rs.replaced)
-      return clear()
+      const handles = [loaded?.handle, rs.replaced].filter((h): h is string => Boolean(h))
+      if (handles.length === 0) return clear()
+      return Promise.all(handles.map((handle) => storage.destroy(handle))).then(clear)
     }
-    if (rs.replaced) await storage.destroy(rs.replaced)
-    const loaded = rs.loaded
-    if (loaded === null && !state.changed) return clear() // an anonymous visitor: nothing stored
-    let flash: Bag = state.flashIn
-    if (state.flashOut !== null) flash = Object.assign(bag(state.flashIn), state.flashOut)
-    const context = { loaded, flash, retries: this.options.conflictRetries }
+    if (rs.replaced) {
+      const replaced = rs.replaced
+      return Promise.resolve(storage.destroy(replaced)).then(() => this.save(rs, state, loaded))
+    }
+    return this.save(rs, state, loaded)
+  }
+
+  /** The part of a commit after deletions: write, renew, touch or nothing. */
+  save(
+    rs: RequestState,
+    state: SessionState,
+    loaded: LoadedSession | null,
+  ): string[] | Promise<string[]> {
+    const storage = this.storage
+    if (loaded === null && !state.changed) {
+      // An anonymous visitor: nothing stored. A cookie that could not be used is cleared.
+      return rs.presented ? [clearCookie(this.options.cookie, this.secure(rs))] : []
+    }
     const now = this.options.clock()
     const renewal = this.options.renewalIntervalMs
-    if (
+    const renew =
       renewal !== null &&
       storage.kind === 'server' &&
       loaded !== null &&
       !loaded.forwarded &&
       !state.regenerated &&
       now - state.renewedAt >= renewal
-    ) {
-      const value = await storage.renew(state, context, this.options.renewalGraceMs)
-      return value === null ? [] : [this.cookieFor(rs, value, state, now)]
-    }
-    if (state.changed || loaded?.rotated) {
-      const value = await storage.write(state, context)
-      if (value === null) return [] // destroyed by another request meanwhile: never resurrect
-      if (storage.kind === 'server' && !this.options.cookie.persistent && loaded !== null) {
-        if (!state.regenerated) return []
-      }
+    const write = state.changed || loaded?.rotated === true
+    const touch = !renew && !write && loaded !== null && this.touchDue(state)
+    if (!renew && !write && !touch) return [] // read only: the common case, no I/O
+    let flash: Bag = state.flashIn
+    if (state.flashOut !== null) flash = Object.assign(bag(state.flashIn), state.flashOut)
+    const context = { loaded, flash, retries: this.options.conflictRetries }
+    // Server storage with a browser-session cookie needs no Set-Cookie unless the id changes.
+    const quiet =
+      storage.kind === 'server' && !this.options.cookie.persistent && loaded !== null
+    const done = (value: string | null, idChanged: boolean): string[] => {
+      if (value === null || loaded?.forwarded) return [] // gone meanwhile, or renewed elsewhere
+      if (quiet && !idChanged) return []
       return [this.cookieFor(rs, value, state, now)]
     }
-    if (loaded !== null && this.touchDue(state)) {
-      const value = await storage.touch(state, context)
-      if (loaded.forwarded) return [] // the renewing response carried the new id
-      if (storage.kind === 'server' && !this.options.cookie.persistent) return []
-      return [this.cookieFor(rs, value, state, now)]
+    if (renew) {
+      return storage
+        .renew(state, context, this.options.renewalGraceMs)
+        .then((value) => done(value, true))
     }
-    return []
+    const result = write ? storage.write(state, context) : storage.touch(state, context)
+    if (typeof result === 'string' || result === null) return done(result, state.regenerated)
+    return result.then((value) => done(value, state.regenerated))
   }
 
   attach(
     request: object,
     header: string | null | undefined,
     transport: () => RequestTransport,
+    onActivate?: (request: RequestSessions) => void,
   ): RequestState {
     const rs = new RequestState(this, request, header, transport)
+    rs.onActivate = onActivate
     rs.next = registry.get(request)
     registry.set(request, rs)
     return rs
@@ -342,11 +420,15 @@ export function createSessions<
   const manager = new Manager(resolveOptions(options))
   const sessions: Sessions<Data, Flash> = {
     options: manager.options,
-    attach: (request, header, transport) => manager.attach(request, header, transport),
+    attach: (request, header, transport, onActivate) =>
+      manager.attach(request, header, transport, onActivate),
     getSession(request) {
       try {
         const rs = manager.find(request)
-        rs.promise ??= manager.load(rs)
+        if (rs.promise === undefined) {
+          rs.activate()
+          rs.promise = manager.load(rs)
+        }
         return rs.promise as Promise<Session<Data, Flash>>
       } catch (error) {
         return Promise.reject(error)
@@ -355,6 +437,7 @@ export function createSessions<
     newSession(request) {
       try {
         const rs = manager.find(request)
+        rs.activate()
         const promise = manager.fresh(rs)
         rs.promise = promise
         return promise as Promise<Session<Data, Flash>>
@@ -404,7 +487,10 @@ export function getSession<
 >(request: object): Promise<Session<Data, Flash>> {
   const rs = registry.get(request)
   if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
-  rs.promise ??= rs.manager.load(rs)
+  if (rs.promise === undefined) {
+    rs.activate()
+    rs.promise = rs.manager.load(rs)
+  }
   return rs.promise as Promise<Session<Data, Flash>>
 }
 
@@ -419,6 +505,7 @@ export function newSession<
 >(request: object): Promise<Session<Data, Flash>> {
   const rs = registry.get(request)
   if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
+  rs.activate()
   const promise = rs.manager.fresh(rs)
   rs.promise = promise
   return promise as Promise<Session<Data, Flash>>

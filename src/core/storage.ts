@@ -63,7 +63,7 @@ export interface SessionStorage {
    * Persists the state; returns the cookie value to send, or null when the session was destroyed
    * by another request meanwhile (nothing is written then).
    */
-  write(state: SessionState, context: WriteContext): Promise<string | null>
+  write(state: SessionState, context: WriteContext): string | null | Promise<string | null>
   /**
    * Renewal (server storage): moves the loaded session to the state's new id, keeping the old
    * record for `graceMs` as a pointer to the new one. Returns the new cookie value, or null when the
@@ -71,9 +71,9 @@ export interface SessionStorage {
    */
   renew(state: SessionState, context: WriteContext, graceMs: number): Promise<string | null>
   /** Refreshes the last-active time only; returns the cookie value to send. */
-  touch(state: SessionState, context: WriteContext): Promise<string>
+  touch(state: SessionState, context: WriteContext): string | Promise<string>
   /** Deletes a stored session by handle (no-op for cookie storage). */
-  destroy(handle: string): Promise<void>
+  destroy(handle: string): void | Promise<void>
 }
 
 /** Payload kept in a server record's `data`. */
