@@ -13,7 +13,7 @@ import {
   type SessionStorage,
   type WriteContext,
 } from './storage.ts'
-import type { CookieCodec, Serializer } from './types.ts'
+import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
 /** Options of {@link cookieStorage}. */
 export interface CookieStorageOptions {
@@ -29,6 +29,15 @@ export interface CookieStorageOptions {
    * @default jsonSerializer
    */
   serializer?: Serializer
+  /**
+   * How many decoded cookie values to remember (a count; `0` turns the cache off). A request whose
+   * cookie is in the cache skips the codec (the AES-GCM open or HMAC check, a few microseconds);
+   * the payload is still parsed and its timeouts checked on every request. Only values that decoded
+   * successfully are kept, under their exact text, oldest dropped first.
+   *
+   * @default 1000
+   */
+  cacheSize?: number
 }
 
 /**
@@ -68,6 +77,25 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
     throw new SessionConfigError('cookieStorage needs a codec, such as createSealedCodec({ keys })')
   }
   const serializer = options.serializer ?? jsonSerializer
+  const cacheSize = options.cacheSize ?? 1000
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new SessionConfigError(
+      `cookieStorage: cacheSize must be a non-negative integer. Received: ${String(cacheSize)}`,
+    )
+  }
+  /** Decoded values by cookie text; insertion order is age (never reordered: see the memory store). */
+  const cache = new Map<string, DecodedCookie>()
+
+  function decode(value: string): DecodedCookie {
+    const hit = cache.get(value)
+    if (hit !== undefined) return hit
+    const decoded = codec.decode(value)
+    if (cacheSize > 0) {
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string)
+      cache.set(value, decoded)
+    }
+    return decoded
+  }
 
   function encode(state: SessionState, flash: Bag, lastActiveAt: number): string {
     const envelope: Envelope = {
@@ -91,7 +119,7 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
       let payload: string
       let rotated: boolean
       try {
-        ;({ payload, rotated } = codec.decode(value))
+        ;({ payload, rotated } = decode(value))
       } catch (error) {
         if (error instanceof SessionDecodeError) return error.reason
         throw error

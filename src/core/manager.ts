@@ -345,8 +345,7 @@ class Manager {
     if (state.flashOut !== null) flash = Object.assign(bag(state.flashIn), state.flashOut)
     const context = { loaded, flash, retries: this.options.conflictRetries }
     // Server storage with a browser-session cookie needs no Set-Cookie unless the id changes.
-    const quiet =
-      storage.kind === 'server' && !this.options.cookie.persistent && loaded !== null
+    const quiet = storage.kind === 'server' && !this.options.cookie.persistent && loaded !== null
     const done = (value: string | null, idChanged: boolean): string[] => {
       if (value === null || loaded?.forwarded) return [] // gone meanwhile, or renewed elsewhere
       if (quiet && !idChanged) return []
