@@ -105,7 +105,7 @@ function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
 ): void {
   const target = res as unknown as Record<(typeof HELD)[number], Method>
   const originals: Method[] = [target.writeHead, target.write, target.end, target.flushHeaders]
-  let phase: 0 | 1 | 2 = 0 // open, committing, done
+  let phase: 0 | 1 | 2 | 3 = 0 // open, committing, done, failed and answered
   const queue: Array<[number, unknown[]]> = []
   const flush = (cookies: string[]): void => {
     phase = 2
@@ -124,12 +124,15 @@ function holdHeaders<Req extends IncomingMessage, Res extends ServerResponse>(
     queue.length = 0
   }
   const fail = (error: unknown): void => {
-    phase = 2
+    phase = 2 // the error handler's own calls go through
     queue.length = 0
     onError(error, req, res)
+    // Once it answered, what the application still writes is dropped, as the held calls were.
+    if (res.writableEnded) phase = 3
   }
   const hold = (index: number, args: unknown[]): unknown => {
     if (phase === 2) return (originals[index] as Method).apply(res, args)
+    if (phase === 3) return index === 1 ? false : index === 3 ? undefined : res
     if (phase === 0) {
       phase = 1
       let result: string[] | Promise<string[]>

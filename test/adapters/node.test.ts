@@ -239,6 +239,22 @@ describe('node:http adapter: response styles', () => {
     assert.deepEqual(after, { own: [], writeHead: true, end: true })
   })
 
+  it('answers once when a commit fails at writeHead and the handler still calls end', async (t) => {
+    const { client } = await start(t, async (req, res) => {
+      const session = await getSession(req)
+      session.set('big', 'x'.repeat(5000)) // too large for a cookie: the commit throws
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('partial')
+      res.end('done')
+    })
+    const result = await client.get('/')
+    assert.equal(result.status, 500)
+    assert.deepEqual(result.rawSetCookies, [])
+    assert.doesNotMatch(result.body, /partial|done/)
+    const again = await client.get('/')
+    assert.equal(again.status, 500, 'the server is still there')
+  })
+
   it('keeps the response a fast-properties object after committing the session', async () => {
     // Deleting the hooks again would put every response into V8's slow dictionary mode; this runs
     // a server in a child process that can ask V8 directly.
