@@ -172,6 +172,10 @@ export async function createDemoApp(
   let built: Built
   let sessions: DemoSessions
   try {
+    // With the default SQLite storage the secret is made on the first run too, next to the
+    // database, so that switching to SESSION_STORE=cookie later keeps working without
+    // configuration; server storage itself does not use it.
+    if (config.store === 'sqlite' && config.keys === undefined) await cookieKeys(config, log)
     built = await buildStorage(config, log)
   } catch (error) {
     if (error instanceof SessionConfigError) throw new DemoConfigError(error.message)

@@ -21,7 +21,9 @@
  * When cookie storage needs keys (codec `sealed` or `signed`) and `SESSION_KEYS` is unset, a
  * secret is generated on the first run (32 random bytes, base64url), saved as `secret` with mode
  * 0600 in the directory of `SQLITE_PATH`, and reused on later runs; a warning on stderr says where
- * it is. Server storage needs no keys, so no secret is made for it.
+ * it is. With the default `sqlite` storage the secret is made on the first run too, next to the
+ * database (SQLite sessions do not use it, but a later SESSION_STORE=cookie then works without
+ * configuration); the other server storages make none.
  *
  * `REDIS_URL`, `MEMCACHED_URL` and `DATABASE_URL` are read (and checked) only when `SESSION_STORE`
  * names their store. When that server cannot be reached at startup, the demo warns on stderr and

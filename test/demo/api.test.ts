@@ -262,14 +262,16 @@ test('without SESSION_KEYS, cookie storage generates a 0600 secret once and reus
   assert.deepEqual((await answer(await again.fetch('/api/session'))).data, { n: 1 })
 })
 
-test('server storage needs no keys: no secret is generated', async (t) => {
+test('the default sqlite storage also makes the secret on the first run, and says so', async (t) => {
   const defer = cleanups(t)
   const { dir, remove } = await tempDir()
   defer(remove)
   const running = await startDemo({ SESSION_STORE: 'sqlite', SQLITE_PATH: join(dir, 's.db') })
   defer(() => running.app.close())
-  await assert.rejects(stat(join(dir, 'secret')), { code: 'ENOENT' })
-  assert.deepEqual(running.logs, [])
+  const info = await stat(join(dir, 'secret'))
+  assert.equal(info.mode & 0o777, 0o600)
+  assert.equal(running.logs.length, 1)
+  assert.match(running.logs[0] as string, /generated a secret/)
 })
 
 test('a failing store answers 503 JSON; /api/none still works; recovery', async (t) => {
