@@ -11,8 +11,6 @@ export type { RequestTransport } from './core/cookie.ts'
 export { type CookieStorageOptions, cookieStorage } from './core/cookie-storage.ts'
 export {
   createSessions,
-  getSession,
-  newSession,
   type RequestSessions,
   type SessionInfo,
   type Sessions,
@@ -23,6 +21,7 @@ export type {
   ResolvedOptions,
   SessionOptions,
 } from './core/options.ts'
+export { getSession, newSession } from './core/request.ts'
 export { jsonSerializer } from './core/serializer.ts'
 export { type ServerStorageOptions, serverStorage } from './core/server-storage.ts'
 export { Session } from './core/session.ts'

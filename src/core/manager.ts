@@ -18,6 +18,7 @@ import {
   setCookie,
 } from './cookie.ts'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.ts'
+import { attachState, findState, RequestState, type StateOwner } from './request.ts'
 import { type Bag, bag, Session, type SessionState } from './session.ts'
 import type { LoadedSession, SessionStorage } from './storage.ts'
 import type { SessionData, SessionStore } from './types.ts'
@@ -87,80 +88,7 @@ export interface Sessions<
   revokeSessions(subject: string, options?: { exceptHandle?: string | null }): Promise<number>
 }
 
-/**
- * Where a request's state hangs: a symbol-keyed property on the request object itself. (A WeakMap
- * of short-lived requests costs the garbage collector far more; measured.) `Symbol.for` lets two
- * copies of the library in one process see each other's requests.
- */
-const STATE: unique symbol = Symbol.for('sessionware.request') as never
-
-interface Attached {
-  [STATE]?: RequestState
-}
-
-const registry = {
-  get(request: object): RequestState | undefined {
-    return (request as Attached)[STATE]
-  },
-  set(request: object, state: RequestState): void {
-    ;(request as Attached)[STATE] = state
-  },
-}
-
-class RequestState implements RequestSessions {
-  readonly manager: Manager
-  readonly header: string | null | undefined
-  readonly transport: () => RequestTransport
-  readonly request: object
-  next: RequestState | undefined
-  promise: Promise<Session<SessionData, SessionData>> | undefined
-  state: SessionState | undefined
-  loaded: LoadedSession | null = null
-  /** A cookie was presented and must be cleared if nothing replaces it. */
-  presented = false
-  /** Handle of a stored session that newSession() replaced. */
-  replaced: string | null = null
-  onActivate: ((request: RequestSessions) => void) | undefined
-  locked = false
-  /** Loads (getSession, newSession) still running. */
-  loading = 0
-
-  constructor(
-    manager: Manager,
-    request: object,
-    header: string | null | undefined,
-    transport: () => RequestTransport,
-  ) {
-    this.manager = manager
-    this.request = request
-    this.header = header
-    this.transport = transport
-  }
-
-  get active(): boolean {
-    return this.promise !== undefined
-  }
-
-  /** Runs the adapter's activation callback, once, before the first load. */
-  activate(): void {
-    const callback = this.onActivate
-    if (callback === undefined) return
-    this.onActivate = undefined
-    callback(this)
-  }
-
-  readOnly(): void {
-    this.locked = true
-    if (this.state) this.state.committed = true
-  }
-
-  commit(): string[] | Promise<string[]> {
-    if (this.promise === undefined) return []
-    return this.manager.commit(this)
-  }
-}
-
-class Manager {
+class Manager implements StateOwner {
   readonly options: ResolvedOptions
   readonly storage: SessionStorage
 
@@ -367,18 +295,7 @@ class Manager {
     transport: () => RequestTransport,
     onActivate?: (request: RequestSessions) => void,
   ): RequestState {
-    const rs = new RequestState(this, request, header, transport)
-    rs.onActivate = onActivate
-    rs.next = registry.get(request)
-    registry.set(request, rs)
-    return rs
-  }
-
-  find(request: object): RequestState {
-    for (let rs = registry.get(request); rs !== undefined; rs = rs.next) {
-      if (rs.manager === this) return rs
-    }
-    throw new SessionNotAttachedError()
+    return attachState(request, new RequestState(this, request, header, transport, onActivate))
   }
 
   indexedStore(): SessionStore & Required<Pick<SessionStore, 'listBySubject' | 'deleteBySubject'>> {
@@ -422,27 +339,14 @@ export function createSessions<
     attach: (request, header, transport, onActivate) =>
       manager.attach(request, header, transport, onActivate),
     getSession(request) {
-      try {
-        const rs = manager.find(request)
-        if (rs.promise === undefined) {
-          rs.activate()
-          rs.promise = manager.load(rs)
-        }
-        return rs.promise as Promise<Session<Data, Flash>>
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      const rs = findState(request, manager)
+      if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
+      return rs.session() as Promise<Session<Data, Flash>>
     },
     newSession(request) {
-      try {
-        const rs = manager.find(request)
-        rs.activate()
-        const promise = manager.fresh(rs)
-        rs.promise = promise
-        return promise as Promise<Session<Data, Flash>>
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      const rs = findState(request, manager)
+      if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
+      return rs.fresh() as Promise<Session<Data, Flash>>
     },
     async listSessions(subject) {
       const store = manager.indexedStore()
@@ -472,40 +376,4 @@ export function createSessions<
     },
   }
   return Object.freeze(sessions)
-}
-
-/**
- * The session of a request, from whichever manager an adapter attached to it (the innermost when
- * several are). `Data` and `Flash` type the session; they are not checked at run time.
- *
- * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
- */
-export function getSession<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
->(request: object): Promise<Session<Data, Flash>> {
-  const rs = registry.get(request)
-  if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
-  if (rs.promise === undefined) {
-    rs.activate()
-    rs.promise = rs.manager.load(rs)
-  }
-  return rs.promise as Promise<Session<Data, Flash>>
-}
-
-/**
- * A fresh, empty session for the request, ignoring its cookie (see {@link Sessions.newSession}).
- *
- * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
- */
-export function newSession<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
->(request: object): Promise<Session<Data, Flash>> {
-  const rs = registry.get(request)
-  if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
-  rs.activate()
-  const promise = rs.manager.fresh(rs)
-  rs.promise = promise
-  return promise as Promise<Session<Data, Flash>>
 }

@@ -1,0 +1,149 @@
+/**
+ * The per-request state: the lazy load shared by every `getSession` of a request, the link to the
+ * manager that commits it, and where it hangs on the request object. Internal.
+ *
+ * @module
+ */
+import { SessionNotAttachedError } from '../errors.ts'
+import type { RequestTransport } from './cookie.ts'
+import type { RequestSessions } from './manager.ts'
+import type { Session, SessionState } from './session.ts'
+import type { LoadedSession } from './storage.ts'
+import type { SessionData } from './types.ts'
+
+type AnySession = Session<SessionData, SessionData>
+
+/** What a request's state needs from its manager. */
+export interface StateOwner {
+  load(state: RequestState): Promise<AnySession>
+  fresh(state: RequestState): Promise<AnySession>
+  commit(state: RequestState): string[] | Promise<string[]>
+}
+
+/**
+ * Where a request's state hangs: a symbol-keyed property on the request object itself. (A WeakMap
+ * of short-lived requests costs the garbage collector far more; measured.) `Symbol.for` lets two
+ * copies of the library in one process see each other's requests.
+ */
+const STATE: unique symbol = Symbol.for('sessionware.request') as never
+
+interface Attached {
+  [STATE]?: RequestState
+}
+
+/** Hangs `state` on its request, in front of any state another manager attached before. */
+export function attachState(request: object, state: RequestState): RequestState {
+  state.next = (request as Attached)[STATE]
+  ;(request as Attached)[STATE] = state
+  return state
+}
+
+/** The state a manager (or, without one, the innermost manager) attached to a request. */
+export function findState(request: object, owner?: StateOwner): RequestState | undefined {
+  for (let rs = (request as Attached)[STATE]; rs !== undefined; rs = rs.next) {
+    if (owner === undefined || rs.owner === owner) return rs
+  }
+  return undefined
+}
+
+/** One request's session state, for one manager. */
+export class RequestState implements RequestSessions {
+  readonly owner: StateOwner
+  readonly request: object
+  readonly header: string | null | undefined
+  readonly transport: () => RequestTransport
+  next: RequestState | undefined
+  promise: Promise<AnySession> | undefined
+  state: SessionState | undefined
+  loaded: LoadedSession | null = null
+  /** A cookie was presented and must be cleared if nothing replaces it. */
+  presented = false
+  /** Handle of a stored session that newSession() replaced (or that expired). */
+  replaced: string | null = null
+  onActivate: ((request: RequestSessions) => void) | undefined
+  locked = false
+  /** Loads (getSession, newSession) still running. */
+  loading = 0
+
+  constructor(
+    owner: StateOwner,
+    request: object,
+    header: string | null | undefined,
+    transport: () => RequestTransport,
+    onActivate: ((request: RequestSessions) => void) | undefined,
+  ) {
+    this.owner = owner
+    this.request = request
+    this.header = header
+    this.transport = transport
+    this.onActivate = onActivate
+  }
+
+  get active(): boolean {
+    return this.promise !== undefined
+  }
+
+  /** The session, loaded on the first call; every later call shares that load. */
+  session(): Promise<AnySession> {
+    if (this.promise === undefined) {
+      this.#activate()
+      this.promise = this.owner.load(this)
+    }
+    return this.promise
+  }
+
+  /** A fresh session replacing whatever the request had. */
+  fresh(): Promise<AnySession> {
+    this.#activate()
+    const promise = this.owner.fresh(this)
+    this.promise = promise
+    return promise
+  }
+
+  readOnly(): void {
+    this.locked = true
+    if (this.state) this.state.committed = true
+  }
+
+  commit(): string[] | Promise<string[]> {
+    if (this.promise === undefined) return []
+    return this.owner.commit(this)
+  }
+
+  /** Runs the adapter's activation callback, once, before the first load. */
+  #activate(): void {
+    const callback = this.onActivate
+    if (callback === undefined) return
+    this.onActivate = undefined
+    callback(this)
+  }
+}
+
+/**
+ * The session of a request, from whichever manager an adapter attached to it (the innermost when
+ * several are). `Data` and `Flash` type the session; they are not checked at run time.
+ *
+ * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
+ */
+export function getSession<
+  Data extends SessionData = SessionData,
+  Flash extends SessionData = Data,
+>(request: object): Promise<Session<Data, Flash>> {
+  const rs = findState(request)
+  if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
+  return rs.session() as Promise<Session<Data, Flash>>
+}
+
+/**
+ * A fresh, empty session for the request, ignoring its cookie (see `Sessions.newSession`).
+ *
+ * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
+ */
+export function newSession<
+  Data extends SessionData = SessionData,
+  Flash extends SessionData = Data,
+>(request: object): Promise<Session<Data, Flash>> {
+  const rs = findState(request)
+  if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
+  return rs.fresh() as Promise<Session<Data, Flash>>
+}
