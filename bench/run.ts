@@ -12,6 +12,12 @@
  * slice records req/s and the server's own CPU time (req/CPU-s), which other processes on the
  * machine disturb far less.
  *
+ * The Redis targets (sessionware's Redis store, express-session with connect-redis) use the
+ * benchmark's own redis-server (bench/redis.ts: /usr/bin/redis-server on a free port, no
+ * persistence, pinned to the load generator's CPU), stopped at the end; without redis-server they
+ * are skipped. Outside the timed load, 200 sequential requests per route count the Redis commands
+ * each route issues (INFO commandstats before and after).
+ *
  * Options (each also as an environment variable, e.g. BENCH_DURATION=5):
  *   --duration S     measured seconds per scenario and server (default 3)
  *   --slices N       split those seconds into N slices, interleaved across the servers
@@ -25,11 +31,15 @@
  *   --connections N  keep-alive connections (default 32)
  *   --cookies N      distinct cookies for the rotating /read scenario (default 10000; 0 skips it)
  *   --only LIST      servers, comma-separated, by name or prefix: sessionware, sessionware-sealed,
- *                    sessionware-memory, iron, express, fastify (the baselines needed for the
- *                    ratios are added)
+ *                    sessionware-memory, sessionware-redis, iron, express, express-session-redis,
+ *                    fastify, or redis (both Redis targets); the baselines needed for the ratios
+ *                    are added
  *   --routes LIST    scenarios: none, read, read-many, write (`read` selects both /read scenarios)
  *   --tool NAME      wrk or autocannon (default: wrk when installed)
  *   --no-pin         do not pin servers and wrk to separate CPUs
+ *   --no-redis-pin   do not pin redis-server to the load generator's CPU (it is by default)
+ *   --count-requests N  sequential requests per route and Redis target for counting Redis
+ *                    commands (default 200; 0 skips the count)
  *   --mint-timeout S upper bound on minting the rotating cookies, per server (default 30)
  *   --profile NAME   run that server under `node --cpu-prof` and print where its time went
  *   --out FILE       the JSON results (default bench/results/latest.json)
@@ -57,6 +67,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type LoadOptions, type LoadResult, pickTool, runLoad, type Tool } from './load.ts'
 import { summarizeProfile } from './profile.ts'
+import {
+  commandDelta,
+  hasRedisServer,
+  killRedisServers,
+  REDIS_SERVER,
+  type RedisServer,
+  startRedis,
+} from './redis.ts'
 import {
   frameworkBaseline,
   SCENARIOS,
@@ -98,14 +116,19 @@ interface Config {
   reuseBuild: boolean
   stat: Stat
   retryBudget: number
+  /** Pin redis-server to the load generator's CPU (when the servers are pinned at all). */
+  redisPin: boolean
+  /** Sequential requests per route and Redis target for counting Redis commands. */
+  countRequests: number
 }
 
 function readConfig(): Config {
   const argv = process.argv.slice(2)
+  const flags = ['--no-pin', '--reuse-build', '--no-redis-pin', '--redis-pin']
   const noPin = argv.includes('--no-pin')
   const reuseBuild = argv.includes('--reuse-build')
   const { values } = parseArgs({
-    args: argv.filter((a) => a !== '--no-pin' && a !== '--reuse-build'),
+    args: argv.filter((a) => !flags.includes(a)),
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
@@ -120,6 +143,7 @@ function readConfig(): Config {
       out: { type: 'string' },
       stat: { type: 'string' },
       'retry-budget': { type: 'string' },
+      'count-requests': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -163,6 +187,12 @@ function readConfig(): Config {
     reuseBuild,
     stat: readStat(values.stat ?? env.BENCH_STAT),
     retryBudget: number('retry-budget', values['retry-budget'] ?? env.BENCH_RETRY_BUDGET, 25, 0),
+    redisPin: argv.includes('--no-redis-pin')
+      ? false
+      : argv.includes('--redis-pin') || env.BENCH_REDIS_PIN !== '0',
+    countRequests: Math.round(
+      number('count-requests', values['count-requests'] ?? env.BENCH_COUNT_REQUESTS, 200, 0),
+    ),
   }
 }
 
@@ -173,19 +203,18 @@ function readStat(value: string | undefined): Stat {
 
 function selectTargets(only: string[], profile: string | undefined): Target[] {
   const wanted = new Set<string>()
+  const named = (target: Target, o: string): boolean =>
+    target.name === o || target.name.startsWith(o) || (o === 'redis' && target.redis === true)
   for (const target of TARGETS) {
-    const hit =
-      only.length === 0 ||
-      only.some((o) => target.name === o || target.name.startsWith(o)) ||
-      target.name === profile
+    const hit = only.length === 0 || only.some((o) => named(target, o)) || target.name === profile
     if (!hit) continue
     wanted.add(target.name)
     wanted.add('node')
     wanted.add(frameworkBaseline(target))
   }
   for (const o of only) {
-    if (!TARGETS.some((t) => t.name === o || t.name.startsWith(o))) {
-      throw new Error(`--only: no server named ${o}; known: ${TARGETS.map((t) => t.name)}`)
+    if (!TARGETS.some((t) => named(t, o))) {
+      throw new Error(`--only: no server named ${o}; known: ${TARGETS.map((t) => t.name)}, redis`)
     }
   }
   if (profile !== undefined && !TARGETS.some((t) => t.name === profile)) {
@@ -322,6 +351,7 @@ function startServer(
   target: Target,
   cpu: number | undefined,
   profile: boolean,
+  env: Record<string, string> = {},
 ): Promise<RunningServer> {
   const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []
   const args = [...nodeArgs, entry, target.name]
@@ -330,7 +360,7 @@ function startServer(
   const child = spawn(command, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
   })
   return new Promise((resolve, reject) => {
     let stderr = ''
@@ -545,6 +575,10 @@ interface Measurement {
   cpuSeconds: number
   /** Wall seconds of the measured window, as this process saw it. */
   wallSeconds: number
+  /** CPU seconds redis-server used during the measured window (Redis targets only). */
+  redisCpuSeconds?: number
+  /** Calls per Redis command during the measured window (Redis targets only). */
+  redisCommands?: Record<string, number>
 }
 
 /** `rps`: requests per wall second; `cpu`: requests per second of the server's CPU time. */
@@ -744,6 +778,47 @@ function report(
   return lines
 }
 
+/**
+ * All ratios of req/s in one table, a row per server and baseline, a column per scenario (the
+ * README's table): ✓ or ✗ after a ratio that has one of sessionware's goals.
+ */
+function ratioTable(
+  scenarios: Scenario[],
+  targets: Target[],
+  allRatios: Ratio[],
+  config: Config,
+): string[] {
+  const rows: string[][] = [
+    ['server', 'compared with', ...scenarios.map((s) => `\`${scenarioLabel(s, config.cookies)}\``)],
+  ]
+  const label = (name: string): string => targets.find((t) => t.name === name)?.label ?? name
+  for (const target of targets) {
+    for (const baseline of baselinesOf(target)) {
+      const cells = scenarios.map((scenario) => {
+        const r = allRatios.find(
+          (x) =>
+            x.target === target.name &&
+            x.scenario === scenario.name &&
+            x.baseline === baseline &&
+            x.metric === 'rps',
+        )
+        if (r === undefined) return ''
+        return r.ratio.toFixed(2) + (r.pass === undefined ? '' : r.pass ? ' ✓' : ' ✗')
+      })
+      rows.push([target.label, label(baseline), ...cells])
+    }
+  }
+  if (rows.length === 1) return []
+  return [
+    '',
+    `### Ratios of req/s (${config.stat} slice)`,
+    '',
+    ...table(rows, ['l', 'l', ...scenarios.map(() => 'r' as const)]),
+    '',
+    '✓ / ✗: meets / misses sessionware’s goal for that ratio.',
+  ]
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -751,24 +826,196 @@ async function measure(
   tool: Tool,
   server: RunningServer,
   options: LoadOptions,
-): Promise<{ result: LoadResult; cpuSeconds: number; wallSeconds: number }> {
+  redis: RedisServer | undefined,
+): Promise<Omit<Measurement, 'target' | 'scenario' | 'slice'>> {
+  const withRedis = redis !== undefined && server.target.redis === true
+  const redisBefore = withRedis ? await redis.cpuSeconds() : 0
+  const callsBefore = withRedis ? await redis.commandCalls() : undefined
   const cpuBefore = await cpuSeconds(server)
   const started = performance.now()
   const result = await runLoad(tool, options)
   const wallSeconds = (performance.now() - started) / 1000
   const cpuAfter = await cpuSeconds(server)
-  return { result, cpuSeconds: cpuAfter - cpuBefore, wallSeconds }
+  const m = { result, cpuSeconds: cpuAfter - cpuBefore, wallSeconds }
+  if (!withRedis || callsBefore === undefined) return m
+  const redisCpuSeconds = (await redis.cpuSeconds()) - redisBefore
+  // Requests cut off at the end of the slice (sent, not answered) may add a few commands.
+  const redisCommands = commandDelta(callsBefore, await redis.commandCalls())
+  return { ...m, redisCpuSeconds, redisCommands }
+}
+
+interface CommandCount {
+  target: string
+  scenario: Scenario['name']
+  requests: number
+  /** Redis commands per request in all (`INFO commandstats`), those run by scripts included. */
+  total: number
+  /** Commands per request the server sent to Redis (`total` without those run by scripts). */
+  sent: number
+  /** Per command (lowercase name): calls per request, those run by scripts included. */
+  commands: Record<string, number>
+  /** Per command: calls per request that Lua scripts made (part of `commands`). */
+  inScripts: Record<string, number>
+}
+
+/**
+ * Counts the Redis commands a Redis target issues per request, outside the timed load: for every
+ * scenario, `requests` sequential requests with a valid cookie (the seed cookie, or the first
+ * `requests` rotating cookies), between two `INFO commandstats` snapshots. Nothing else talks to
+ * Redis meanwhile: the other servers are idle.
+ */
+async function countCommands(
+  redis: RedisServer,
+  server: RunningServer,
+  p: Prepared,
+  scenarios: Scenario[],
+  requests: number,
+): Promise<CommandCount[]> {
+  const seed = readFileSync(p.oneFile, 'utf8').trim()
+  const many = readFileSync(p.manyFile, 'utf8').split('\n').filter(Boolean)
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const perRequest = (map: Map<string, number>): Record<string, number> =>
+    Object.fromEntries([...map].map(([name, n]) => [name, n / requests]))
+  const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0)
+  const counts: CommandCount[] = []
+  try {
+    for (const scenario of scenarios) {
+      if (scenario.rotate && many.length === 0) continue
+      const calls = await redis.countCommands(async () => {
+        for (let i = 0; i < requests; i++) {
+          const cookie = scenario.rotate ? many[i % many.length] : seed
+          const answer = await get(server.port, `/${scenario.route}`, cookie, agent)
+          if (answer.status !== 200) {
+            throw new Error(`${server.target.name} /${scenario.route}: status ${answer.status}`)
+          }
+        }
+      })
+      const commands = perRequest(calls.all)
+      const inScripts = perRequest(calls.inScripts)
+      counts.push({
+        target: server.target.name,
+        scenario: scenario.name,
+        requests,
+        total: sum(commands),
+        sent: sum(commands) - sum(inScripts),
+        commands,
+        inScripts,
+      })
+    }
+  } finally {
+    agent.destroy()
+  }
+  return counts
+}
+
+/** Command names by how often `lists` call them, most first. */
+function commandNames(lists: Array<Record<string, number>>): string[] {
+  const totals = new Map<string, number>()
+  for (const list of lists) {
+    for (const [name, n] of Object.entries(list)) totals.set(name, (totals.get(name) ?? 0) + n)
+  }
+  return [...totals.keys()].sort(
+    (a, b) => (totals.get(b) ?? 0) - (totals.get(a) ?? 0) || a.localeCompare(b),
+  )
+}
+
+/**
+ * The command counts as tables: per target and route, the commands the server sent (every
+ * command the target sends on any route, so a 0.00 shows what a route does not do) and those its
+ * Lua scripts ran; then the same during the timed load, from the slices' INFO commandstats.
+ */
+function commandTables(
+  counts: CommandCount[],
+  targets: Target[],
+  scenarios: Scenario[],
+  measurements: Measurement[],
+  cookies: number,
+): string[] {
+  const lines: string[] = []
+  const list = (names: string[], perRequest: (name: string) => number): string =>
+    names.map((name) => `${name} ${perRequest(name).toFixed(2)}`).join(', ')
+  if (counts.length > 0) {
+    const rows: string[][] = [['server', 'route', 'sent', 'in scripts', 'per command']]
+    for (const target of targets) {
+      const mine = counts.filter((c) => c.target === target.name)
+      const sent = (c: CommandCount, name: string): number =>
+        (c.commands[name] ?? 0) - (c.inScripts[name] ?? 0)
+      const sentNames = commandNames(
+        mine.map((c) =>
+          Object.fromEntries(Object.keys(c.commands).map((name) => [name, sent(c, name)])),
+        ),
+      ).filter((name) => mine.some((c) => sent(c, name) > 0))
+      const scriptNames = commandNames(mine.map((c) => c.inScripts))
+      for (const c of mine) {
+        const scenario = SCENARIOS.find((s) => s.name === c.scenario) as Scenario
+        const inScripts = list(scriptNames, (name) => c.inScripts[name] ?? 0)
+        rows.push([
+          target.label,
+          scenarioLabel(scenario, cookies),
+          c.sent.toFixed(2),
+          (c.total - c.sent).toFixed(2),
+          (list(sentNames, (name) => sent(c, name)) || '-') +
+            (inScripts ? `; in scripts: ${inScripts}` : ''),
+        ])
+      }
+    }
+    lines.push(
+      '',
+      `### Redis commands per request (${counts[0]?.requests} sequential requests per route with a valid cookie, outside the timed load)`,
+      '',
+      ...table(rows, ['l', 'l', 'r', 'r', 'l']),
+      '',
+      'sent: commands the server sent to Redis; in scripts: commands its Lua scripts (EVALSHA) ran, counted by INFO commandstats as well.',
+    )
+  }
+  const loaded = measurements.filter((m) => m.redisCommands !== undefined)
+  if (loaded.length > 0) {
+    const rows: string[][] = [['server', 'route', 'commands', 'per command']]
+    for (const target of targets) {
+      const mine = loaded.filter((m) => m.target === target.name)
+      const names = commandNames(mine.map((m) => m.redisCommands ?? {}))
+      for (const scenario of scenarios) {
+        const slices = mine.filter((m) => m.scenario === scenario.name)
+        const requests = slices.reduce((n, m) => n + m.result.requests, 0)
+        if (requests === 0) continue
+        const calls = (name: string): number =>
+          slices.reduce((n, m) => n + (m.redisCommands?.[name] ?? 0), 0) / requests
+        const total = names.reduce((n, name) => n + calls(name), 0)
+        rows.push([
+          target.label,
+          scenarioLabel(scenario, cookies),
+          total.toFixed(2),
+          list(names, calls) || '-',
+        ])
+      }
+    }
+    lines.push(
+      '',
+      '### Redis commands per request during the timed load (all slices; scripts’ commands included)',
+      '',
+      ...table(rows, ['l', 'l', 'r', 'l']),
+    )
+  }
+  return lines
 }
 
 async function main(): Promise<void> {
   const config = readConfig()
-  const targets = selectTargets(config.only, config.profile)
+  let targets = selectTargets(config.only, config.profile)
+  let redisNote: string | undefined
+  if (targets.some((t) => t.redis) && !hasRedisServer()) {
+    const skipped = targets.filter((t) => t.redis).map((t) => t.name)
+    targets = targets.filter((t) => !t.redis)
+    redisNote = `${REDIS_SERVER} is not installed: skipping ${skipped.join(', ')} (apt-get install redis-server)`
+  }
+  const useRedis = targets.some((t) => t.redis)
   const scenarios = selectScenarios(config.routes, config.cookies)
   const tool: Tool = pickTool(config.tool)
   const info = machine()
   const pinned = config.pin && info.cores >= 2 && hasTaskset()
   const serverCpu = pinned ? 0 : undefined
   const loadCpu = pinned ? 1 : undefined
+  const redisCpu = pinned && config.redisPin ? loadCpu : undefined
   if (pinned && tool.name === 'autocannon') {
     // autocannon runs in this process: move it off the servers' CPU.
     spawnSync('taskset', ['-a', '-cp', String(loadCpu), String(process.pid)], { timeout: 5000 })
@@ -791,6 +1038,7 @@ async function main(): Promise<void> {
   )
   console.log(`servers:  ${targets.map((t) => t.name).join(', ')}`)
   console.log(`routes:   ${scenarios.map((s) => s.name).join(', ')}`)
+  if (redisNote !== undefined) console.log(`note:     ${redisNote}`)
 
   mkdirSync(dirname(config.out), { recursive: true })
   if (config.profile) mkdirSync(PROFILE_DIR, { recursive: true })
@@ -801,11 +1049,32 @@ async function main(): Promise<void> {
   const measurements: Measurement[] = []
   const began = Date.now()
   const needsMany = scenarios.some((s) => s.rotate)
+  const commandCounts: CommandCount[] = []
   let retrySeconds = 0
+  let redis: RedisServer | undefined
+  // redis-server is no child that exits with this process: kill it however the run ends.
+  process.once('exit', killRedisServers)
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killRedisServers()
+    for (const server of servers) server.child.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+    console.error(`\n${signal}: benchmark stopped`)
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
+    if (useRedis) {
+      redis = await startRedis(dir, redisCpu)
+      console.log(
+        `redis:    redis-server ${redis.version} on 127.0.0.1:${redis.port} (no persistence), ${redis.cpu === undefined ? 'not pinned' : `pinned to CPU ${redis.cpu} with the load generator`}`,
+      )
+    }
     const entry = buildServers(config.reuseBuild)
     for (const target of targets) {
-      servers.push(await startServer(entry, target, serverCpu, target.name === config.profile))
+      const env: Record<string, string> =
+        target.redis && redis !== undefined ? { BENCH_REDIS_URL: redis.url } : {}
+      servers.push(await startServer(entry, target, serverCpu, target.name === config.profile, env))
     }
     for (const server of servers) {
       const p = await prepare(server, dir, needsMany ? config.cookies : 0, config.mintTimeout)
@@ -815,6 +1084,15 @@ async function main(): Promise<void> {
           p.minted < config.cookies ? ` (stopped at the ${config.mintTimeout} s bound)` : ''
         console.log(
           `setup:    ${server.target.name}: ${fmtInt(p.minted)} cookies minted over HTTP in ${p.mintSeconds.toFixed(1)} s${short}`,
+        )
+      }
+    }
+    if (redis !== undefined && config.countRequests > 0) {
+      for (const server of servers) {
+        if (!server.target.redis) continue
+        const p = prepared.get(server.target.name) as Prepared
+        commandCounts.push(
+          ...(await countCommands(redis, server, p, scenarios, config.countRequests)),
         )
       }
     }
@@ -846,7 +1124,7 @@ async function main(): Promise<void> {
         // Rotate the order every slice so no server always runs first or last.
         const shift = index % servers.length
         for (const server of [...servers.slice(shift), ...servers.slice(0, shift)]) {
-          const m = await measure(tool, server, optionsFor(server, slice))
+          const m = await measure(tool, server, optionsFor(server, slice), redis)
           measurements.push({
             target: server.target.name,
             scenario: scenario.name,
@@ -866,7 +1144,7 @@ async function main(): Promise<void> {
         for (let extra = 0; extra < MAX_EXTRA_SLICES && !clean(); extra++) {
           if (retrySeconds + slice > config.retryBudget) break
           retrySeconds += slice
-          const m = await measure(tool, server, optionsFor(server, slice))
+          const m = await measure(tool, server, optionsFor(server, slice), redis)
           measurements.push({
             target: server.target.name,
             scenario: scenario.name,
@@ -885,8 +1163,11 @@ async function main(): Promise<void> {
         const cpu = mine.map((m) => fmtInt(m.result.requests / m.cpuSeconds).padStart(6)).join(' ')
         const cores = mine.map((m) => (m.cpuSeconds / m.wallSeconds).toFixed(2)).join(' ')
         const errors = mine.reduce((n, m) => n + m.result.errors + m.result.non2xx, 0)
+        const redisCores = server.target.redis
+          ? `   redis cores ${mine.map((m) => ((m.redisCpuSeconds ?? 0) / m.wallSeconds).toFixed(2)).join(' ')}`
+          : ''
         console.log(
-          `  ${scenario.name.padEnd(9)} ${server.target.name.padEnd(22)} req/s ${rps}   req/CPU-s ${cpu}   cores ${cores}${errors > 0 ? `  !! ${errors} errors or non-2xx` : ''}`,
+          `  ${scenario.name.padEnd(9)} ${server.target.name.padEnd(22)} req/s ${rps}   req/CPU-s ${cpu}   cores ${cores}${redisCores}${errors > 0 ? `  !! ${errors} errors or non-2xx` : ''}`,
         )
       }
     }
@@ -902,6 +1183,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all(servers.map(stopServer))
+    await redis?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
   for (const server of servers) {
@@ -914,6 +1196,15 @@ async function main(): Promise<void> {
   const allRatios = ratios(summaries, targets)
   const elapsed = (Date.now() - began) / 1000
   console.log(report(scenarios, targets, summaries, allRatios, config).join('\n'))
+  console.log(ratioTable(scenarios, targets, allRatios, config).join('\n'))
+  console.log(
+    commandTables(commandCounts, targets, scenarios, measurements, config.cookies).join('\n'),
+  )
+  if (redis !== undefined) {
+    console.log(
+      `\nredis-server ${redis.version} ran ${redis.cpu === undefined ? 'unpinned' : `pinned to CPU ${redis.cpu}, with the load generator`}; "redis cores" above: its CPU seconds per wall second in each slice.`,
+    )
+  }
   const goals = allRatios.filter((r) => r.goal !== undefined)
   const met = (metric: Metric) => goals.filter((r) => r.metric === metric && r.pass).length
   console.log(
@@ -936,6 +1227,16 @@ async function main(): Promise<void> {
     sliceSeconds: sliceSeconds(config),
     cookies: config.cookies,
     pinned,
+    redis:
+      redis === undefined
+        ? { skipped: redisNote ?? 'no Redis target selected' }
+        : {
+            version: redis.version,
+            client: `redis (node-redis) ${packageVersion('redis')}`,
+            pinnedCpu: redis.cpu ?? null,
+            countRequests: config.countRequests,
+            commandsPerRequest: commandCounts,
+          },
     elapsedSeconds: elapsed,
     targets: targets.map((t) => {
       const p = prepared.get(t.name)

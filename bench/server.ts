@@ -10,7 +10,8 @@
  * - `/read`  reads key `n` of the session (bare servers answer `{"n":1}`);
  * - `/write` increments key `n`, so the response carries a new Set-Cookie (bare: `{"n":2}`).
  * Each session library is set up as its documentation recommends; secrets are random per process
- * (cookies are minted over HTTP, so nobody else needs them).
+ * (cookies are minted over HTTP, so nobody else needs them). The Redis targets connect to the
+ * benchmark's own redis-server at `BENCH_REDIS_URL`, each under its own key prefix.
  *
  * @module
  */
@@ -27,6 +28,36 @@ const HOST = '127.0.0.1'
 /** A secret of 64 characters (sessionware keys and iron-session passwords need at least 32). */
 const secret = (): string => randomBytes(48).toString('base64url')
 const FOURTEEN_DAYS_S = 14 * 24 * 3600
+/** Run on stop, after the server has closed (Redis clients). */
+const cleanups: Array<() => Promise<unknown>> = []
+
+/** The benchmark's redis-server and the target's key prefix there. */
+function redisTarget(name: string): { url: string; prefix: string } {
+  const url = process.env.BENCH_REDIS_URL
+  const prefix = targetByName(name)?.redisPrefix
+  if (!url || !prefix) throw new Error(`${name}: BENCH_REDIS_URL is not set (bench/run.ts sets it)`)
+  return { url, prefix }
+}
+
+/**
+ * A connected node-redis client. `recommended`: configured as sessionware's Redis store TSDoc
+ * recommends (fail fast while disconnected, reconnect forever); otherwise as connect-redis' README
+ * shows it (`createClient()`). Both get an 'error' listener, without which node-redis throws.
+ */
+async function redisClient(url: string, recommended: boolean) {
+  const { createClient } = await import('redis')
+  const client = recommended
+    ? createClient({
+        url,
+        disableOfflineQueue: true,
+        socket: { reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 2000) },
+      })
+    : createClient({ url })
+  client.on('error', (error: unknown) => console.error('redis client error:', error))
+  await client.connect()
+  cleanups.push(() => client.close())
+  return client
+}
 
 function send(res: ServerResponse, n: unknown): void {
   res.setHeader('content-type', 'application/json')
@@ -72,7 +103,7 @@ function bareNode(): Handler {
 
 type Data = { n: number }
 
-async function sessionware(storageKind: 'sealed' | 'memory'): Promise<Handler> {
+async function sessionware(storageKind: 'sealed' | 'memory' | 'redis'): Promise<Handler> {
   const { createSessions, cookieStorage, serverStorage, getSession } = await import(
     '../src/index.ts'
   )
@@ -81,10 +112,15 @@ async function sessionware(storageKind: 'sealed' | 'memory'): Promise<Handler> {
   if (storageKind === 'sealed') {
     const { createSealedCodec } = await import('../src/codecs/sealed.ts')
     storage = cookieStorage({ codec: createSealedCodec({ keys: [secret()] }) })
-  } else {
+  } else if (storageKind === 'memory') {
     const { createMemoryStore } = await import('../src/stores/memory.ts')
     // The default cap is 10,000 records; the benchmark holds 10,000 rotation sessions plus one.
     storage = serverStorage({ store: createMemoryStore({ maxEntries: 50_000 }) })
+  } else {
+    const { createRedisStore } = await import('../src/stores/redis.ts')
+    const { url, prefix } = redisTarget('sessionware-redis')
+    const client = await redisClient(url, true)
+    storage = serverStorage({ store: createRedisStore(client, { keyPrefix: prefix }) })
   }
   const sessions = createSessions<Data>({ storage })
   return withSessions(sessions, async (req, res) => {
@@ -143,15 +179,23 @@ declare module 'express-session' {
   }
 }
 
-async function express(withSession: boolean): Promise<Handler> {
+async function express(store: 'none' | 'memory' | 'redis'): Promise<Handler> {
   const { default: createApp } = await import('express')
   const app = createApp()
-  if (withSession) {
+  if (store !== 'none') {
     const { default: session } = await import('express-session')
+    let redisStore: import('express-session').Store | undefined
+    if (store === 'redis') {
+      // connect-redis 9 as its README sets it up: a node-redis client and a key prefix.
+      const { RedisStore } = await import('connect-redis')
+      const { url, prefix } = redisTarget('express-session-redis')
+      redisStore = new RedisStore({ client: await redisClient(url, false), prefix })
+    }
     // The setup express-session recommends; `maxAge` gives a persistent cookie like the other
     // libraries' defaults (sessionware: the 14-day idle timeout, iron-session: 14 days).
     app.use(
       session({
+        ...(redisStore === undefined ? {} : { store: redisStore }),
         secret: secret(),
         resave: false,
         saveUninitialized: false,
@@ -221,12 +265,16 @@ async function start(name: string): Promise<{ port: number; stop: Stop }> {
       return listenNode(await sessionware('sealed'))
     case 'sessionware-memory':
       return listenNode(await sessionware('memory'))
+    case 'sessionware-redis':
+      return listenNode(await sessionware('redis'))
     case 'iron-session':
       return listenNode(await ironSession())
     case 'express':
-      return listenNode(await express(false))
+      return listenNode(await express('none'))
     case 'express-session':
-      return listenNode(await express(true))
+      return listenNode(await express('memory'))
+    case 'express-session-redis':
+      return listenNode(await express('redis'))
     case 'fastify':
       return fastify(false)
     case 'fastify-secure-session':
@@ -251,10 +299,12 @@ async function main(): Promise<void> {
     if (message?.type !== 'stop') return
     const timer = setTimeout(() => process.exit(0), 2000)
     timer.unref()
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(0),
-    )
+    stop()
+      .then(() => Promise.allSettled(cleanups.map((cleanup) => cleanup())))
+      .then(
+        () => process.exit(0),
+        () => process.exit(0),
+      )
   })
   // The parent went away without saying stop: do not linger.
   process.on('disconnect', () => process.exit(0))

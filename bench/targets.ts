@@ -42,6 +42,13 @@ export interface Target {
   /** The npm package whose version is reported. */
   readonly packageName?: string
   /**
+   * True when the server keeps its sessions in Redis: it needs the benchmark's own redis-server
+   * (its URL in the `BENCH_REDIS_URL` environment variable) and its Redis commands are counted.
+   */
+  readonly redis?: boolean
+  /** The key prefix of its sessions in Redis (each Redis target has its own). */
+  readonly redisPrefix?: string
+  /**
    * sessionware's performance targets: the lowest acceptable ratio to bare node:http per scenario.
    */
   readonly goals?: Partial<Record<Scenario['name'], number>>
@@ -64,6 +71,15 @@ export const TARGETS: readonly Target[] = [
     goals: { none: 0.97, read: 0.85, 'read-many': 0.85 },
   },
   {
+    name: 'sessionware-redis',
+    label: 'sessionware, Redis store',
+    framework: 'node',
+    sessions: true,
+    redis: true,
+    redisPrefix: 'bench:sessionware:',
+    goals: { none: 0.97, read: 0.6, 'read-many': 0.6 },
+  },
+  {
     name: 'iron-session',
     label: 'iron-session',
     framework: 'node',
@@ -83,6 +99,15 @@ export const TARGETS: readonly Target[] = [
     framework: 'express',
     sessions: true,
     packageName: 'express-session',
+  },
+  {
+    name: 'express-session-redis',
+    label: 'express-session + connect-redis',
+    framework: 'express',
+    sessions: true,
+    packageName: 'connect-redis',
+    redis: true,
+    redisPrefix: 'bench:express-session:',
   },
   {
     name: 'fastify',
