@@ -5,6 +5,7 @@
  * @module
  */
 import * as crypto from 'node:crypto'
+import { setImmediate } from 'node:timers'
 import {
   type InvalidCookieReason,
   SessionConfigError,
@@ -73,7 +74,13 @@ async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promis
   }
 }
 
+/**
+ * Backoff between replays of a conflicting write: the first retry only yields to the event loop (a
+ * store round trip already separates two writers); later ones wait a random time that doubles up
+ * to 32 ms, so that many writers on one hot session spread out instead of colliding again.
+ */
 function pause(attempt: number): Promise<void> {
+  if (attempt === 0) return new Promise((resolve) => setImmediate(resolve))
   const ms = Math.random() * Math.min(2 ** attempt, 32)
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
