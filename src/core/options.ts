@@ -70,7 +70,11 @@ export interface SessionOptions {
    * Required.
    */
   storage: SessionStorage
-  /** Cookie attributes; see {@link CookieOptions}. */
+  /**
+   * Cookie attributes; see {@link CookieOptions}.
+   *
+   * @default {} (every attribute at its own default)
+   */
   cookie?: CookieOptions
   /**
    * Idle timeout in seconds: a session unused for this long expires. `null` disables it (then
