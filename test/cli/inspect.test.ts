@@ -4,12 +4,8 @@ import { createPlainCodec } from '../../src/codecs/plain.ts'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
 import { ensureCliBuilt, runCli } from '../support/cli.ts'
+import { KEY, KEY_ID, OLD_KEY, OTHER_KEY } from '../support/codec-suite.ts'
 
-const KEY = 'sessionware-test-key-0123456789abcdef'
-const OLD_KEY = 'sessionware-old-key-0123456789abcdef'
-const OTHER_KEY = 'sessionware-other-key-0123456789abcd'
-/** The key id of KEY (a golden value). */
-const KEY_ID = '3erTQh'
 const PAYLOAD = '{"user":"ann","roles":["admin"]}'
 const PRETTY = '{\n  "user": "ann",\n  "roles": [\n    "admin"\n  ]\n}'
 

@@ -168,3 +168,21 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms:
   const result = await work()
   return { result, ms: Math.round(performance.now() - start) }
 }
+
+/** SESSION_STORE_TIMEOUT of the demos {@link startTimedDemo} starts, in seconds. */
+export const STORE_TIMEOUT = 1
+/** While the store's server is down, every answer (and startup) must come within this many ms. */
+export const BOUND_MS = STORE_TIMEOUT * 1000 + 1000
+
+/**
+ * Starts the demo for one test with SESSION_STORE_TIMEOUT = {@link STORE_TIMEOUT} and `env`, and
+ * closes it when the test ends.
+ */
+export async function startTimedDemo(
+  t: TestContext,
+  env: Record<string, string>,
+): Promise<Running> {
+  const running = await startDemo({ SESSION_STORE_TIMEOUT: String(STORE_TIMEOUT), ...env })
+  cleanups(t)(() => running.app.close())
+  return running
+}

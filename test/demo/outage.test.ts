@@ -15,28 +15,18 @@ import pg from 'pg'
 import { startPostgres } from '../support/postgres-server.ts'
 import { redisCli, startRedis } from '../support/redis-server.ts'
 import {
+  BOUND_MS,
   Client,
-  cleanups,
   eventually,
   type Running,
   type SessionAnswer,
   STORE_UNAVAILABLE,
-  startDemo,
+  startTimedDemo,
   timed,
 } from './helpers.ts'
 
-/** SESSION_STORE_TIMEOUT of these demos, in seconds. */
-const TIMEOUT = 1
-/** While the server is down, every answer must come within this many ms. */
-const BOUND_MS = TIMEOUT * 1000 + 1000
 /** After the server is back, the demo must work again within this many ms. */
 const RECOVERY_MS = 5000
-
-async function demo(t: TestContext, env: Record<string, string>): Promise<Running> {
-  const running = await startDemo({ SESSION_STORE_TIMEOUT: String(TIMEOUT), ...env })
-  cleanups(t)(() => running.app.close())
-  return running
-}
 
 async function session(client: Client): Promise<SessionAnswer> {
   const response = await client.fetch('/api/session')
@@ -127,7 +117,7 @@ async function postgresVersions(url: string): Promise<number[]> {
 test('redis stopped and started under the running demo: 503 meanwhile, then the same session', async (t) => {
   const server = await startRedis(t, { persistent: true })
   if (server === null) return
-  const running = await demo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url })
+  const running = await startTimedDemo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url })
   const client = new Client(running.url)
   const before = await sessionWithData(client)
   assert.deepEqual(await redisVersions(server.port), ['2'])
@@ -149,7 +139,7 @@ test('postgres stopped and started under the running demo: 503 meanwhile, then t
   if (server === null) return
   if (server.external) return t.skip('DATABASE_URL is set: cannot stop that server')
   const url = await server.createDatabase()
-  const running = await demo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url })
+  const running = await startTimedDemo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url })
   const client = new Client(running.url)
   const before = await sessionWithData(client)
   assert.deepEqual(await postgresVersions(url), [2])

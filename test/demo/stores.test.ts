@@ -4,35 +4,23 @@
  * "your sessions" where the store has a subject index, and startup while the server is down.
  */
 import assert from 'node:assert/strict'
-import { type TestContext, test } from 'node:test'
+import { test } from 'node:test'
 import pg from 'pg'
 import { startMemcached } from '../support/memcached-server.ts'
 import { startPostgres } from '../support/postgres-server.ts'
 import { redisCli, sharedRedis, startRedis } from '../support/redis-server.ts'
 import { freePort } from '../support/services.ts'
 import {
+  BOUND_MS,
   Client,
-  cleanups,
   eventually,
   parseSetCookie,
   type Running,
   type SessionAnswer,
   STORE_UNAVAILABLE,
-  startDemo,
+  startTimedDemo,
   timed,
 } from './helpers.ts'
-
-/** Every store call and connection attempt of these demos is bounded by this many seconds. */
-const TIMEOUT = 1
-/** An answer while the server is down must come within this many ms. */
-const BOUND_MS = TIMEOUT * 1000 + 1000
-
-/** Starts the demo for one test and closes it when the test ends. */
-async function demo(t: TestContext, env: Record<string, string>): Promise<Running> {
-  const running = await startDemo({ SESSION_STORE_TIMEOUT: String(TIMEOUT), ...env })
-  cleanups(t)(() => running.app.close())
-  return running
-}
 
 async function answer(response: Response, status = 200): Promise<SessionAnswer> {
   assert.equal(response.status, status)
@@ -182,7 +170,7 @@ async function assertUnavailable(running: Running): Promise<void> {
 test('redis: the JSON API round trip and "your sessions" through the demo', async (t) => {
   const server = await sharedRedis(t)
   if (server === null) return
-  const running = await demo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url })
+  const running = await startTimedDemo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url })
   assert.equal(running.app.description, `redis (${server.url})`)
   await roundTrip(running, () => redisRecords(server.port))
   await yourSessions(running)
@@ -192,7 +180,7 @@ test('redis: the JSON API round trip and "your sessions" through the demo', asyn
 test('memcached: the JSON API round trip; "your sessions" needs a subject index', async (t) => {
   const server = await startMemcached(t)
   if (server === null) return
-  const running = await demo(t, { SESSION_STORE: 'memcached', MEMCACHED_URL: server.url })
+  const running = await startTimedDemo(t, { SESSION_STORE: 'memcached', MEMCACHED_URL: server.url })
   assert.match(running.app.description, /^memcached \(127\.0\.0\.1:\d+; /)
   await roundTrip(running)
 
@@ -215,7 +203,7 @@ test('postgres: the JSON API round trip and "your sessions" through the demo', a
   const server = await startPostgres(t)
   if (server === null) return
   const url = await server.createDatabase()
-  const running = await demo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url })
+  const running = await startTimedDemo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url })
   assert.equal(running.app.description, `postgres (${url})`)
   await roundTrip(running, () => postgresRecords(url))
   await yourSessions(running)
@@ -227,7 +215,7 @@ test('redis down at startup: the demo starts at once, answers 503, and recovers'
   if (server === null) return
   await server.stop()
   const { result: running, ms } = await timed(() =>
-    demo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url }),
+    startTimedDemo(t, { SESSION_STORE: 'redis', REDIS_URL: server.url }),
   )
   assert.ok(ms < BOUND_MS, `startup took ${ms} ms`)
   assert.match(
@@ -250,7 +238,7 @@ test('redis down at startup: the demo starts at once, answers 503, and recovers'
 test('memcached unreachable at startup: the demo starts at once and answers 503', async (t) => {
   const port = await freePort() // nothing listens there
   const { result: running, ms } = await timed(() =>
-    demo(t, { SESSION_STORE: 'memcached', MEMCACHED_URL: `127.0.0.1:${port}` }),
+    startTimedDemo(t, { SESSION_STORE: 'memcached', MEMCACHED_URL: `127.0.0.1:${port}` }),
   )
   assert.ok(ms < BOUND_MS, `startup took ${ms} ms`)
   assert.match(
@@ -271,7 +259,7 @@ test('postgres down at startup: the demo starts at once, answers 503, and recove
     if (!started) await server.start()
   })
   const { result: running, ms } = await timed(() =>
-    demo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url }),
+    startTimedDemo(t, { SESSION_STORE: 'postgres', DATABASE_URL: url }),
   )
   assert.ok(ms < BOUND_MS, `startup took ${ms} ms`)
   assert.match(running.logs.join('\n'), /cannot reach PostgreSQL at postgres:.*starting anyway/)

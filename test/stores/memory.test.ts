@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { SessionRecord } from '../../src/core/types.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
+import { assertExitsByItself, eventually, HOUR, record } from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
 
 runStoreSuite('memory store', async (t) => {
@@ -17,30 +16,6 @@ runStoreSuite('memory store', async (t) => {
     },
   }
 })
-
-const HOUR = 3_600_000
-
-function record(id: string, fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id,
-    data: `{"id":"${id}"}`,
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
-}
-
-/** Resolves once `check()` is true, or fails after `timeout` ms. */
-async function eventually(check: () => boolean, timeout = 2000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('memory store specifics', () => {
   it('evicts the least recently used record past maxEntries', async (t) => {
@@ -139,17 +114,7 @@ describe('memory store specifics', () => {
 
   it('does not keep the process alive', async () => {
     const script = fileURLToPath(new URL('../fixtures/idle-store.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', script, 'memory'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const timeout = setTimeout(() => child.kill(), 5000)
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    clearTimeout(timeout)
-    assert.equal(code, 0, `child did not exit by itself (code ${code}): ${stderr}`)
+    await assertExitsByItself(['--import', 'tsx', script, 'memory'])
   })
 
   it('rejects invalid options with ERR_SESSION_CONFIG', () => {

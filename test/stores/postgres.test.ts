@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
@@ -13,6 +12,7 @@ import {
 } from '../../src/stores/postgres.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
 import { startPostgres } from '../support/postgres-server.ts'
+import { assertExitsByItself } from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
 
 const HOUR = 3_600_000
@@ -324,19 +324,7 @@ describe('postgres store specifics', () => {
       const store = createPostgresStore(client, { pruneInterval: 1 })
       await store.create({ id: 'idle', data: '{}', version: 1, createdAt: 0, lastActiveAt: 0, expiresAt: 1 })
     `
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '--eval', script],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const kill = setTimeout(() => child.kill(), 5000)
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    clearTimeout(kill)
-    assert.equal(code, 0, `child did not exit by itself (code ${code}): ${stderr}`)
+    await assertExitsByItself(['--import', 'tsx', '--input-type=module', '--eval', script])
   })
 
   it('rejects an invalid table name with ERR_SESSION_CONFIG', () => {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import type { SessionRecord } from '../../src/core/types.ts'
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.ts'
+import { assertExitsByItself, eventually, HOUR, record } from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionware-sqlite-'))
@@ -40,30 +39,6 @@ runStoreSuite('sqlite store (file, WAL)', async () => {
     },
   }
 })
-
-const HOUR = 3_600_000
-
-function record(id: string, fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id,
-    data: `{"id":"${id}"}`,
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
-}
-
-/** Resolves once `check()` is true, or fails after `timeout` ms. */
-async function eventually(check: () => boolean, timeout = 2000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 function tableNames(db: Database.Database): string[] {
   const rows = db
@@ -226,17 +201,7 @@ describe('sqlite store specifics', () => {
 
   it('does not keep the process alive', async () => {
     const script = fileURLToPath(new URL('../fixtures/idle-store.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', script, 'sqlite'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const timeout = setTimeout(() => child.kill(), 5000)
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    clearTimeout(timeout)
-    assert.equal(code, 0, `child did not exit by itself (code ${code}): ${stderr}`)
+    await assertExitsByItself(['--import', 'tsx', script, 'sqlite'])
   })
 
   it('rejects an invalid table name with ERR_SESSION_CONFIG', () => {
