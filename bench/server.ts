@@ -50,6 +50,8 @@ async function redisClient(url: string, recommended: boolean) {
     ? createClient({
         url,
         disableOfflineQueue: true,
+        // the store bounds every call; node-redis' own per-command AbortSignal timer is off
+        commandOptions: { timeout: 0 },
         socket: { reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 2000) },
       })
     : createClient({ url })

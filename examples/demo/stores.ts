@@ -131,6 +131,9 @@ async function openRedis(
   const client = createClient({
     url,
     disableOfflineQueue: true,
+    // The store bounds every call (SESSION_STORE_TIMEOUT); node-redis' own per-command timer
+    // (an AbortSignal per command) would cost more CPU than the command itself.
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: timeoutMs,
       reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 1000),
