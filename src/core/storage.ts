@@ -7,7 +7,7 @@
  */
 import type { InvalidCookieReason } from '../errors.ts'
 import type { Bag, SessionState } from './session.ts'
-import type { SessionRecord, SessionStore } from './types.ts'
+import type { SessionStore } from './types.ts'
 
 /** A session as read from a cookie or a store. Times in epoch ms. */
 export interface LoadedSession {
@@ -94,5 +94,3 @@ export interface StoredPayload {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
-
-export type { SessionRecord }
