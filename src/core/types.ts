@@ -47,7 +47,16 @@ export interface Serializer {
 }
 
 /** The store contract version this core speaks. A store declares the version it implements. */
-export const STORE_CONTRACT_VERSION = 1
+export const STORE_CONTRACT_VERSION = 2
+
+/**
+ * A session's stored fields: field name to text. The core names the fields and encodes each value
+ * with the serializer on its own: `d:<key>` holds a data value, `f:<key>` a flash value, and names
+ * without a colon hold the core's metadata (`m` the session's own idle timeout, `n` when the id was
+ * last given, `p` the cookie mode). A store keeps names and texts exactly as given (any Unicode,
+ * no NUL) and never interprets them, except `clearPrefix` in a {@link SessionPatch}.
+ */
+export type SessionFields = Readonly<Record<string, string>>
 
 /**
  * One stored session. Times are epoch milliseconds. `id` is the store key: by default a hash of the
@@ -56,9 +65,9 @@ export const STORE_CONTRACT_VERSION = 1
 export interface SessionRecord {
   /** Store key. */
   readonly id: string
-  /** Serialized payload (data and flash); opaque to the store. */
-  readonly data: string
-  /** Monotonic version, the compare-and-set token. A new record has version 1. */
+  /** The session's fields; see {@link SessionFields}. */
+  readonly fields: SessionFields
+  /** Monotonic version, bumped by every write. A new record has version 1. */
   readonly version: number
   /** When the session was created (absolute-timeout anchor). */
   readonly createdAt: number
@@ -68,9 +77,42 @@ export interface SessionRecord {
   readonly expiresAt: number
   /** The owner (a user id), indexed by stores with `capabilities.subjectIndex`. */
   readonly subject?: string | undefined
+  /**
+   * Set on a record whose session moved to another id (renewal): the store key of the new record.
+   * Such a record is a forwarding pointer: it has no fields, no subject, and is never patched.
+   */
+  readonly movedTo?: string | undefined
 }
 
-/** The outcome of a conditional write. */
+/**
+ * A field-level change to one record, applied atomically to whatever the record holds at that
+ * moment (no read before it, no version to match): `clearPrefix` first, then `unset`, then `set`,
+ * then the subject and the times. The version is bumped by one.
+ */
+export interface SessionPatch {
+  /** Fields to write (may be empty). */
+  readonly set: SessionFields
+  /** Fields to remove (may be empty; absent names are ignored). */
+  readonly unset: readonly string[]
+  /** Removes every field whose name starts with this text before `set` is applied. */
+  readonly clearPrefix?: string | undefined
+  /** A new subject; `null` removes it; `undefined` (or absent) leaves it as stored. */
+  readonly subject?: string | null | undefined
+  /** The new last-active time. */
+  readonly lastActiveAt: number
+  /** The new expiry. */
+  readonly expiresAt: number
+}
+
+/** The outcome of {@link SessionStore.patch}. */
+export type PatchResult =
+  | { readonly ok: true; readonly version: number }
+  /** Absent or expired: nothing was written (a destroyed session is never resurrected). */
+  | { readonly ok: false; readonly reason: 'gone' }
+  /** A forwarding pointer: nothing was written; the session now lives at `movedTo`. */
+  | { readonly ok: false; readonly reason: 'moved'; readonly movedTo: string }
+
+/** The outcome of a conditional whole-record write ({@link SessionStore.create}, {@link SessionStore.replace}). */
 export type WriteResult =
   | { readonly ok: true; readonly version: number }
   /** Version mismatch, or the record is gone (`current: null`: destroyed or expired meanwhile). */
@@ -80,40 +122,51 @@ export type WriteResult =
 
 /** What a store can do; the core and the README rely on these being true. */
 export interface StoreCapabilities {
-  /** `update()` is a real compare-and-set. When false the core falls back to last-write-wins. */
-  readonly atomic: boolean
+  /**
+   * How {@link SessionStore.patch} is applied: `'server'`, merged by the backend in one round trip
+   * (a Lua script, one SQL statement, in place in memory); `'compare-and-set'`, read by the store
+   * and written back with compare-and-set, retried on conflict (a backend that cannot merge, such as
+   * Memcached). Both are atomic: no concurrent change is lost.
+   */
+  readonly patch: 'server' | 'compare-and-set'
   /** The backend drops records at `expiresAt` by itself; otherwise `prune()` is needed. */
   readonly ttl: boolean
-  /** `listBySubject` and `deleteBySubject` are available and index-backed. */
+  /** `listBySubject`, `deleteBySubject` and `deleteIfSubject` are available and index-backed. */
   readonly subjectIndex: boolean
 }
 
 /**
- * A server-side session store (contract version 1). Every method may throw the client's own
+ * A server-side session store (contract version 2). Every method may throw the client's own
  * error; the core wraps it in a `SessionStoreError`.
  */
 export interface SessionStore {
   /** The contract version implemented: {@link STORE_CONTRACT_VERSION}. */
-  readonly contractVersion: 1
+  readonly contractVersion: 2
   /** What this store can do. */
   readonly capabilities: StoreCapabilities
-  /** The record, or null when absent or past `expiresAt`. */
+  /** The record (forwarding pointers included), or null when absent or past `expiresAt`. */
   get(id: string): Promise<SessionRecord | null>
-  /** Insert-if-absent: never overwrites. Stores `record` as given (version 1). */
+  /** Insert-if-absent (an expired record counts as absent): never overwrites. Stores `record` with version 1. */
   create(record: SessionRecord): Promise<WriteResult>
   /**
-   * Compare-and-set: writes only if the stored version equals `expectedVersion`, storing
-   * `record` with version `expectedVersion + 1`.
+   * Compare-and-set of the whole record: writes only if the stored, unexpired version equals
+   * `expectedVersion`, storing `record` (fields, times, subject and `movedTo` exactly as given,
+   * replacing all) with version `expectedVersion + 1`. Used for structural changes (renewal).
    */
-  update(record: SessionRecord, expectedVersion: number): Promise<WriteResult>
-  /** Bumps `lastActiveAt` and `expiresAt` only; never rewrites data or version. No-op if absent. */
-  touch(id: string, lastActiveAt: number, expiresAt: number): Promise<void>
+  replace(record: SessionRecord, expectedVersion: number): Promise<WriteResult>
+  /**
+   * Applies `patch` atomically to the current record. Fails, writing nothing, when the record is
+   * absent or expired (`gone`) or is a forwarding pointer (`moved`).
+   */
+  patch(id: string, patch: SessionPatch): Promise<PatchResult>
   /** Idempotent delete. */
   delete(id: string): Promise<void>
   /** Active (unexpired) records of a subject, newest activity first. */
   listBySubject?(subject: string): Promise<SessionRecord[]>
   /** Deletes every record of a subject, optionally all but one; returns how many were deleted. */
   deleteBySubject?(subject: string, options?: { exceptId?: string }): Promise<number>
+  /** Deletes the record only if it belongs to `subject`, atomically; returns whether it did. */
+  deleteIfSubject?(id: string, subject: string): Promise<boolean>
   /** Deletes records whose `expiresAt` is at or before `now`; returns how many were deleted. */
   prune?(now: number): Promise<number>
   /** Releases timers and handles the store itself opened (never the user's client). */
