@@ -81,13 +81,31 @@ export interface RequestTransport {
   readonly encrypted: boolean
   /** The Host header or URL host, with or without a port. */
   readonly host: string | null | undefined
+  /** The peer's IP address (the socket's remote address), when the adapter knows it. */
+  readonly remoteAddress?: string | null | undefined
+  /**
+   * The `X-Forwarded-Proto` header, when present. It can only turn the Secure attribute on, never
+   * off, so it is safe to pass whether or not a proxy is trusted.
+   */
+  readonly forwardedProto?: string | null | undefined
 }
 
 const LOCAL_HOST = /^(?:localhost|[^:]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
+const LOCAL_ADDRESS = /^(?:127(?:\.\d{1,3}){3}|::1|::ffff:127(?:\.\d{1,3}){3})$/i
 
-/** True for plain HTTP to localhost, `*.localhost`, 127.0.0.0/8 or [::1]: no Secure there. */
-export function isLocalPlainHttp(transport: RequestTransport): boolean {
-  return (
-    !transport.encrypted && typeof transport.host === 'string' && LOCAL_HOST.test(transport.host)
-  )
+/**
+ * True when the automatic Secure attribute may be left off: outside production
+ * (`NODE_ENV !== 'production'`), for plain HTTP whose Host is localhost, `*.localhost`,
+ * 127.0.0.0/8 or [::1], from a loopback peer (when known), and with no `X-Forwarded-Proto: https`.
+ * A TLS-terminating proxy that forwards `Host: 127.0.0.1:3000` therefore still gets Secure in
+ * production.
+ */
+export function isLocalPlainHttp(transport: RequestTransport, production: boolean): boolean {
+  if (production || transport.encrypted) return false
+  if (typeof transport.host !== 'string' || !LOCAL_HOST.test(transport.host)) return false
+  const peer = transport.remoteAddress
+  if (typeof peer === 'string' && peer !== '' && !LOCAL_ADDRESS.test(peer)) return false
+  const proto = transport.forwardedProto
+  if (typeof proto === 'string' && /(?:^|,)\s*https\s*(?:,|$)/i.test(proto)) return false
+  return true
 }

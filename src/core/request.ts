@@ -6,12 +6,39 @@
  */
 import { SessionNotAttachedError } from '../errors.ts'
 import type { RequestTransport } from './cookie.ts'
-import type { RequestSessions } from './manager.ts'
 import type { Session, SessionState } from './session.ts'
 import type { LoadedSession } from './storage.ts'
 import type { SessionData } from './types.ts'
 
 type AnySession = Session<SessionData, SessionData>
+
+/**
+ * The per-request handle an adapter holds (from `sessions.attach` or the adapter kit's
+ * `attachRequest`).
+ */
+export interface AttachedRequest {
+  /** True once `getSession` or `newSession` was called for the request (the session was read). */
+  readonly active: boolean
+  /**
+   * Makes the session read-only: for an adapter that can no longer add a Set-Cookie header (the
+   * headers were sent before the request asked for its session). Writes then throw
+   * `SessionCommittedError`.
+   */
+  readOnly(): void
+  /**
+   * Saves what must be saved and returns the Set-Cookie header values to send (often none). Call
+   * once, before the response headers go out. Returns the array directly when no store I/O is
+   * needed (cookie storage, or a session that was only read), a promise otherwise. Throws or
+   * rejects with a typed error (store failure, cookie too large) for the framework's error path.
+   * Every response of an `active` request should also carry `Vary: Cookie`.
+   */
+  commit(): string[] | Promise<string[]>
+  /**
+   * The handler failed: nothing of this request is saved and no cookie is sent; the session
+   * becomes read-only. Call it instead of `commit()`.
+   */
+  discard(): void
+}
 
 /** What a request's state needs from its manager. */
 export interface StateOwner {
@@ -38,6 +65,16 @@ export function attachState(request: object, state: RequestState): RequestState 
   return state
 }
 
+/**
+ * Makes `alias` (a framework's own context object) find the session state of `request`, so that
+ * `getSession(alias)` and `getSession(request)` are the same session.
+ */
+export function aliasState(alias: object, request: object): void {
+  const state = (request as Attached)[STATE]
+  if (state === undefined) throw new SessionNotAttachedError()
+  ;(alias as Attached)[STATE] = state
+}
+
 /** The state a manager (or, without one, the innermost manager) attached to a request. */
 export function findState(request: object, owner?: StateOwner): RequestState | undefined {
   for (let rs = (request as Attached)[STATE]; rs !== undefined; rs = rs.next) {
@@ -47,7 +84,7 @@ export function findState(request: object, owner?: StateOwner): RequestState | u
 }
 
 /** One request's session state, for one manager. */
-export class RequestState implements RequestSessions {
+export class RequestState implements AttachedRequest {
   readonly owner: StateOwner
   readonly request: object
   readonly header: string | null | undefined
@@ -60,8 +97,10 @@ export class RequestState implements RequestSessions {
   presented = false
   /** Handle of a stored session that newSession() replaced (or that expired). */
   replaced: string | null = null
-  onActivate: ((request: RequestSessions) => void) | undefined
+  onActivate: ((request: AttachedRequest) => void) | undefined
   locked = false
+  /** The handler failed: nothing is committed. */
+  discarded = false
   /** Loads (getSession, newSession) still running. */
   loading = 0
 
@@ -70,7 +109,7 @@ export class RequestState implements RequestSessions {
     request: object,
     header: string | null | undefined,
     transport: () => RequestTransport,
-    onActivate: ((request: RequestSessions) => void) | undefined,
+    onActivate: ((request: AttachedRequest) => void) | undefined,
   ) {
     this.owner = owner
     this.request = request
@@ -106,8 +145,13 @@ export class RequestState implements RequestSessions {
   }
 
   commit(): string[] | Promise<string[]> {
-    if (this.promise === undefined) return []
+    if (this.promise === undefined || this.discarded) return []
     return this.owner.commit(this)
+  }
+
+  discard(): void {
+    this.discarded = true
+    this.readOnly()
   }
 
   /** Runs the adapter's activation callback, once, before the first load. */
