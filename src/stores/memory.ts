@@ -1,21 +1,40 @@
 /**
- * An in-process session store: a bounded map (CLOCK eviction, an LRU approximation) with TTL expiry and a subject index. For tests,
- * development and single-process servers; sessions are lost when the process exits and are not
- * shared between processes.
+ * An in-process session store: a bounded map (CLOCK eviction, an LRU approximation) with TTL
+ * expiry and a subject index. For tests, development and single-process servers; sessions are lost
+ * when the process exits and are not shared between processes.
  *
  * Subpath: `sessionware/stores/memory`.
  *
  * @module
  */
 
-import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
+import type {
+  PatchResult,
+  SessionFields,
+  SessionRecord,
+  SessionStore,
+  StoreCapabilities,
+  WriteResult,
+} from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
 import { clockOption, intervalOption } from '../lib/options.ts'
 import { unrefTimer } from '../lib/timers.ts'
 
+/** A record as the store holds it: its fields in a Map, changed in place by a patch. */
+interface Stored {
+  readonly id: string
+  fields: Map<string, string>
+  version: number
+  createdAt: number
+  lastActiveAt: number
+  expiresAt: number
+  subject: string | undefined
+  movedTo: string | undefined
+}
+
 /** A stored record and its CLOCK bit. */
 interface Entry {
-  record: SessionRecord
+  stored: Stored
   used: boolean
 }
 
@@ -25,7 +44,7 @@ export interface MemoryStoreOptions {
    * The most records the store holds (a count, positive integer). Inserting one more evicts a
    * record not used recently (CLOCK, an approximation of least-recently-used: records are
    * considered in insertion order, and one used since it was last considered gets a second
-   * chance); `get`, `update` and `touch` count as use.
+   * chance); `get`, `replace` and `patch` count as use.
    *
    * @default 10000
    */
@@ -54,6 +73,8 @@ export interface MemoryStore extends SessionStore {
   listBySubject(subject: string): Promise<SessionRecord[]>
   /** Deletes the subject's records (all but `exceptId`); returns how many active ones it deleted. */
   deleteBySubject(subject: string, options?: { exceptId?: string }): Promise<number>
+  /** Deletes the record if it is active and belongs to `subject`; returns whether it did. */
+  deleteIfSubject(id: string, subject: string): Promise<boolean>
   /** Deletes records whose `expiresAt` is at or before `now` (epoch ms); returns the count. */
   prune(now: number): Promise<number>
   /** Stops the sweep timer. Records stay readable. */
@@ -64,8 +85,9 @@ export interface MemoryStore extends SessionStore {
  * Creates an in-memory session store.
  *
  * Records are copied in and out, so changing an object passed to or returned by the store never
- * changes what it holds. Writes are synchronous under the hood, hence atomic: `create` is
- * insert-if-absent and `update` a real compare-and-set.
+ * changes what it holds. Every write is synchronous under the hood, hence atomic: `create` is
+ * insert-if-absent, `replace` a real compare-and-set, and `patch` changes the record in place
+ * (`capabilities.patch` is `'server'`).
  *
  * @example
  * ```ts
@@ -112,13 +134,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     ids.delete(id)
     if (ids.size === 0) subjects.delete(subject)
   }
-  /** Stores a record; an existing key keeps its place and is marked used. */
-  const put = (record: SessionRecord): void => {
-    const entry = records.get(record.id)
-    if (entry) {
-      entry.record = record
-      entry.used = true
-    } else records.set(record.id, { record, used: false })
+  /** Moves a record's index entry when its subject changes. */
+  const reindex = (stored: Stored, subject: string | undefined): void => {
+    if (stored.subject === subject) return
+    unindex(stored.subject, stored.id)
+    stored.subject = subject
+    index(subject, stored.id)
   }
   /** Evicts until the bound holds: unused records first, in insertion order. */
   const evict = (): void => {
@@ -137,22 +158,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const entry = records.get(id)
     if (!entry) return
     records.delete(id)
-    unindex(entry.record.subject, id)
+    unindex(entry.stored.subject, id)
   }
-  /** The live record, or undefined; an expired one is dropped on the way. */
-  const live = (id: string, now: number): SessionRecord | undefined => {
+  /** The live entry, or undefined; an expired one is dropped on the way. */
+  const live = (id: string, now: number): Entry | undefined => {
     const entry = records.get(id)
     if (entry === undefined) return undefined
-    if (entry.record.expiresAt <= now) {
+    if (entry.stored.expiresAt <= now) {
       remove(id)
       return undefined
     }
-    return entry.record
+    return entry
   }
   const prune = (now: number): number => {
     let removed = 0
-    for (const [id, { record }] of records) {
-      if (record.expiresAt <= now) {
+    for (const [id, { stored }] of records) {
+      if (stored.expiresAt <= now) {
         remove(id)
         removed++
       }
@@ -167,54 +188,67 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   }
 
   const capabilities: StoreCapabilities = Object.freeze({
-    atomic: true,
+    patch: 'server',
     ttl: sweepInterval > 0,
     subjectIndex: true,
   })
 
   return {
-    contractVersion: 1,
+    contractVersion: 2,
     capabilities,
     get size() {
       return records.size
     },
 
     async get(id) {
-      const entry = records.get(id)
-      const record = live(id, clock())
-      if (entry === undefined || record === undefined) return null
+      const entry = live(id, clock())
+      if (entry === undefined) return null
       entry.used = true
-      return copyRecord(record)
+      return copyOut(entry.stored)
     },
 
     async create(record): Promise<WriteResult> {
       if (live(record.id, clock())) return { ok: false, reason: 'exists' }
-      const stored = copyRecord(record)
-      put(stored)
+      remove(record.id) // an expired record of the same id, with its index entry
+      const stored = copyIn(record, 1)
+      records.set(stored.id, { stored, used: false })
       index(stored.subject, stored.id)
       evict()
-      return { ok: true, version: stored.version }
+      return { ok: true, version: 1 }
     },
 
-    async update(record, expectedVersion): Promise<WriteResult> {
-      const current = live(record.id, clock())
-      if (current === undefined) return { ok: false, reason: 'conflict', current: null }
-      if (current.version !== expectedVersion) {
-        return { ok: false, reason: 'conflict', current: copyRecord(current) }
+    async replace(record, expectedVersion): Promise<WriteResult> {
+      const entry = live(record.id, clock())
+      if (entry === undefined) return { ok: false, reason: 'conflict', current: null }
+      if (entry.stored.version !== expectedVersion) {
+        return { ok: false, reason: 'conflict', current: copyOut(entry.stored) }
       }
-      const stored = copyRecord(record, expectedVersion + 1)
-      if (current.subject !== stored.subject) {
-        unindex(current.subject, current.id)
-        index(stored.subject, stored.id)
-      }
-      put(stored)
-      return { ok: true, version: stored.version }
+      const next = copyIn(record, expectedVersion + 1)
+      reindex(entry.stored, next.subject)
+      entry.stored = next
+      entry.used = true
+      return { ok: true, version: next.version }
     },
 
-    async touch(id, lastActiveAt, expiresAt) {
-      const current = live(id, clock())
-      if (current === undefined) return
-      put({ ...copyRecord(current), lastActiveAt, expiresAt })
+    async patch(id, patch): Promise<PatchResult> {
+      const entry = live(id, clock())
+      if (entry === undefined) return { ok: false, reason: 'gone' }
+      const { stored } = entry
+      if (stored.movedTo !== undefined)
+        return { ok: false, reason: 'moved', movedTo: stored.movedTo }
+      const { fields } = stored
+      const prefix = patch.clearPrefix
+      if (prefix !== undefined) {
+        for (const name of fields.keys()) if (name.startsWith(prefix)) fields.delete(name)
+      }
+      for (const name of patch.unset) fields.delete(name)
+      for (const name of Object.keys(patch.set)) fields.set(name, patch.set[name] as string)
+      if (patch.subject !== undefined) reindex(stored, patch.subject ?? undefined)
+      stored.lastActiveAt = patch.lastActiveAt
+      stored.expiresAt = patch.expiresAt
+      stored.version++
+      entry.used = true
+      return { ok: true, version: stored.version }
     },
 
     async delete(id) {
@@ -227,8 +261,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const now = clock()
       const found: SessionRecord[] = []
       for (const id of [...ids]) {
-        const record = live(id, now)
-        if (record) found.push(copyRecord(record))
+        const entry = live(id, now)
+        if (entry) found.push(copyOut(entry.stored))
       }
       return found.sort((a, b) => b.lastActiveAt - a.lastActiveAt)
     },
@@ -249,6 +283,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return deleted
     },
 
+    async deleteIfSubject(id, subject) {
+      const entry = live(id, clock())
+      if (entry === undefined || entry.stored.subject !== subject) return false
+      remove(id)
+      return true
+    },
+
     async prune(now) {
       return prune(now)
     },
@@ -260,15 +301,38 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   }
 }
 
-/** A copy holding exactly the contract's fields, so callers never share an object with the store. */
-function copyRecord(record: SessionRecord, version: number = record.version): SessionRecord {
-  const copy: SessionRecord = {
+/** The store's own copy of a record, with `version`. */
+function copyIn(record: SessionRecord, version: number): Stored {
+  const fields = new Map<string, string>()
+  for (const name of Object.keys(record.fields)) fields.set(name, record.fields[name] as string)
+  return {
     id: record.id,
-    data: record.data,
+    fields,
     version,
     createdAt: record.createdAt,
     lastActiveAt: record.lastActiveAt,
     expiresAt: record.expiresAt,
+    subject: typeof record.subject === 'string' ? record.subject : undefined,
+    movedTo: typeof record.movedTo === 'string' ? record.movedTo : undefined,
   }
-  return typeof record.subject === 'string' ? { ...copy, subject: record.subject } : copy
+}
+
+/**
+ * A copy holding exactly the contract's fields, so callers never share an object with the store.
+ * The fields object has no prototype: a field named `__proto__` is an own field like any other.
+ */
+function copyOut(stored: Stored): SessionRecord {
+  const fields: Record<string, string> = Object.create(null)
+  for (const [name, text] of stored.fields) fields[name] = text
+  const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
+    id: stored.id,
+    fields: fields as SessionFields,
+    version: stored.version,
+    createdAt: stored.createdAt,
+    lastActiveAt: stored.lastActiveAt,
+    expiresAt: stored.expiresAt,
+  }
+  if (stored.subject !== undefined) record.subject = stored.subject
+  if (stored.movedTo !== undefined) record.movedTo = stored.movedTo
+  return record
 }

@@ -29,12 +29,13 @@ describe('memory store specifics', () => {
     for (const id of ['a', 'c', 'd']) assert.ok(await store.get(id), `${id} was evicted`)
   })
 
-  it('counts update and touch as use for eviction', async (t) => {
+  it('counts replace and patch as use for eviction', async (t) => {
     const store = createMemoryStore({ maxEntries: 3 })
     t.after(() => store.close())
     for (const id of ['a', 'b', 'c']) await store.create(record(id))
-    await store.update(record('a', { data: '{"a":2}' }), 1)
-    await store.touch('b', Date.now(), Date.now() + HOUR)
+    await store.replace(record('a', { fields: { 'd:a': '2' } }), 1)
+    const now = Date.now()
+    await store.patch('b', { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR })
     await store.create(record('d'))
     assert.equal(await store.get('c'), null)
     for (const id of ['a', 'b', 'd']) assert.ok(await store.get(id), `${id} was evicted`)
@@ -54,6 +55,25 @@ describe('memory store specifics', () => {
     assert.equal(await store.deleteBySubject('alice'), 1)
     assert.deepEqual(await store.listBySubject('alice'), [])
     assert.equal(store.size, 1)
+  })
+
+  it('keeps the subject index correct when a patched subject is evicted or deleted', async (t) => {
+    const store = createMemoryStore({ maxEntries: 2, sweepInterval: 0 })
+    t.after(() => store.close())
+    const now = Date.now()
+    const touch = { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR }
+    await store.create(record('a', { subject: 'alice' }))
+    await store.create(record('b', { subject: 'alice' }))
+    await store.patch('a', { ...touch, subject: 'bob' })
+    await store.patch('b', { ...touch, subject: null })
+    assert.deepEqual(await store.listBySubject('alice'), [])
+    await store.create(record('c'))
+    await store.create(record('d')) // a and b had a second chance; c, then a are evicted
+    assert.equal(store.size, 2)
+    assert.equal(await store.get('a'), null)
+    assert.deepEqual(await store.listBySubject('bob'), [])
+    assert.equal(await store.deleteBySubject('bob'), 0)
+    assert.equal(await store.deleteIfSubject('a', 'bob'), false)
   })
 
   it('forgets the subject of a record removed by eviction or expiry', async (t) => {
@@ -106,10 +126,10 @@ describe('memory store specifics', () => {
   it('reports ttl: false when the sweep is disabled', async (t) => {
     const store = createMemoryStore({ sweepInterval: 0 })
     t.after(() => store.close())
-    assert.deepEqual(store.capabilities, { atomic: true, ttl: false, subjectIndex: true })
+    assert.deepEqual(store.capabilities, { patch: 'server', ttl: false, subjectIndex: true })
     const sweeping = createMemoryStore()
     t.after(() => sweeping.close())
-    assert.deepEqual(sweeping.capabilities, { atomic: true, ttl: true, subjectIndex: true })
+    assert.deepEqual(sweeping.capabilities, { patch: 'server', ttl: true, subjectIndex: true })
   })
 
   it('does not keep the process alive', async () => {
