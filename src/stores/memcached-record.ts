@@ -1,0 +1,102 @@
+/**
+ * Internal to the memcached store: a session record as one memcached value (JSON), and a patch
+ * applied to a record in this process (memcached cannot merge on the server).
+ *
+ * Subpath: none (internal; see `sessionware/stores/memcached`).
+ *
+ * @module
+ */
+
+import type { SessionPatch, SessionRecord } from '../core/types.ts'
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * The stored JSON: `{ version, createdAt, lastActiveAt, expiresAt, subject, movedTo, fields }`,
+ * `subject` and `movedTo` null when absent; the id is the key.
+ */
+export function encode(record: SessionRecord, version: number): string {
+  return JSON.stringify({
+    version,
+    createdAt: record.createdAt,
+    lastActiveAt: record.lastActiveAt,
+    expiresAt: record.expiresAt,
+    subject: typeof record.subject === 'string' ? record.subject : null,
+    movedTo: typeof record.movedTo === 'string' ? record.movedTo : null,
+    fields: record.fields,
+  })
+}
+
+/** A fresh record from a stored value; throws when the value is not one this store wrote. */
+export function decode(value: unknown, id: string, key: string): SessionRecord {
+  let parsed: unknown = value
+  try {
+    if (typeof value === 'string') parsed = JSON.parse(value)
+    else if (value instanceof Uint8Array) parsed = JSON.parse(new TextDecoder().decode(value))
+  } catch (error) {
+    throw new Error(`memcached store: the value under ${key} is not JSON`, { cause: error })
+  }
+  const stored = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+    string,
+    unknown
+  >
+  const { version, createdAt, lastActiveAt, expiresAt, subject, movedTo, fields } = stored
+  if (
+    !Number.isSafeInteger(version) ||
+    typeof createdAt !== 'number' ||
+    typeof lastActiveAt !== 'number' ||
+    typeof expiresAt !== 'number' ||
+    !optionalText(subject) ||
+    !optionalText(movedTo) ||
+    !isFields(fields)
+  ) {
+    throw new Error(`memcached store: the value under ${key} is not a session record`)
+  }
+  // JSON.parse defines every name as an own property (`__proto__` included): `fields` is safe.
+  const record: Mutable<SessionRecord> = {
+    id,
+    fields,
+    version: version as number,
+    createdAt,
+    lastActiveAt,
+    expiresAt,
+  }
+  if (typeof subject === 'string') record.subject = subject
+  if (typeof movedTo === 'string') record.movedTo = movedTo
+  return record
+}
+
+/**
+ * `record` with `patch` applied: fields starting with `clearPrefix` removed, then `unset`, then
+ * `set`; the subject, the times, and the version bumped by one.
+ */
+export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionRecord {
+  const fields = new Map(Object.entries(record.fields))
+  const prefix = patch.clearPrefix
+  if (typeof prefix === 'string') {
+    for (const name of [...fields.keys()]) if (name.startsWith(prefix)) fields.delete(name)
+  }
+  for (const name of patch.unset) fields.delete(name)
+  for (const [name, value] of Object.entries(patch.set)) fields.set(name, value)
+  const next: Mutable<SessionRecord> = {
+    id: record.id,
+    // fromEntries defines every name as an own property (`__proto__` included).
+    fields: Object.fromEntries(fields),
+    version: record.version + 1,
+    createdAt: record.createdAt,
+    lastActiveAt: patch.lastActiveAt,
+    expiresAt: patch.expiresAt,
+  }
+  const subject = patch.subject === undefined ? record.subject : patch.subject
+  if (typeof subject === 'string') next.subject = subject
+  return next
+}
+
+function optionalText(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === 'string'
+}
+
+function isFields(value: unknown): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  return Object.values(value).every((text) => typeof text === 'string')
+}
