@@ -14,6 +14,7 @@ export type SessionErrorCode =
   | 'ERR_SESSION_COOKIE_TOO_LARGE'
   | 'ERR_SESSION_CONFLICT'
   | 'ERR_SESSION_INVALIDATED'
+  | 'ERR_SESSION_REPLACED'
   | 'ERR_SESSION_COMMITTED'
   | 'ERR_SESSION_DECODE'
   | 'ERR_SESSION_NOT_ATTACHED'
@@ -114,6 +115,19 @@ export class SessionConflictError extends SessionError {
   }
 }
 
+/**
+ * A `Session` object was used after `newSession(request)` replaced it in the same request: its
+ * writes would never be saved. Use the session `newSession` returned.
+ */
+export class SessionReplacedError extends SessionError {
+  static readonly code = 'ERR_SESSION_REPLACED'
+  readonly code = 'ERR_SESSION_REPLACED'
+
+  constructor() {
+    super('this session was replaced by newSession(request) in this request; use the session it returned')
+  }
+}
+
 /** The session was written to after `invalidate()`. */
 export class SessionInvalidatedError extends SessionError {
   static readonly code = 'ERR_SESSION_INVALIDATED'
@@ -171,6 +185,7 @@ export type AnySessionError =
   | SessionCookieTooLargeError
   | SessionConflictError
   | SessionInvalidatedError
+  | SessionReplacedError
   | SessionCommittedError
   | SessionDecodeError
   | SessionNotAttachedError

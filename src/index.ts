@@ -1,36 +1,29 @@
 /**
  * sessionware: HTTP sessions for every TypeScript server. The core: the session manager, the
- * session object, storages, the default serializer, contracts and errors.
+ * session object, storages, the default serializer, the store contract and errors. What adapter
+ * authors need besides lives in `sessionware/adapters/kit`.
  *
  * Subpath: `sessionware`.
  *
  * @module
  */
 
-export type { RequestTransport } from './core/cookie.ts'
-export { type CookieStorageOptions, cookieStorage } from './core/cookie-storage.ts'
-export {
-  createSessions,
-  type RequestSessions,
-  type SessionInfo,
-  type Sessions,
-} from './core/manager.ts'
-export type {
-  CookieOptions,
-  ResolvedCookieOptions,
-  ResolvedOptions,
-  SessionOptions,
-} from './core/options.ts'
+export { type CookieStorageOptions, createCookieStorage } from './core/cookie-storage.ts'
+export { createSessions, type SessionInfo, type SessionManager } from './core/manager.ts'
+export type { CookieOptions, SessionOptions } from './core/options.ts'
 export { getSession, newSession } from './core/request.ts'
 export { jsonSerializer } from './core/serializer.ts'
-export { type ServerStorageOptions, serverStorage } from './core/server-storage.ts'
+export { createServerStorage, type ServerStorageOptions } from './core/server-storage.ts'
 export { Session } from './core/session.ts'
 export type { SessionStorage } from './core/storage.ts'
 export {
   type CookieCodec,
   type DecodedCookie,
+  type PatchResult,
   type Serializer,
   type SessionData,
+  type SessionFields,
+  type SessionPatch,
   type SessionRecord,
   type SessionStore,
   STORE_CONTRACT_VERSION,
@@ -51,6 +44,7 @@ export {
   type SessionErrorCode,
   SessionInvalidatedError,
   SessionNotAttachedError,
+  SessionReplacedError,
   SessionStoreError,
   type StoreOperation,
 } from './errors.ts'

@@ -7,12 +7,7 @@
 import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { jsonSerializer } from './serializer.ts'
 import { type Bag, bag, type SessionState } from './session.ts'
-import {
-  isPlainObject,
-  type LoadedSession,
-  type SessionStorage,
-  type WriteContext,
-} from './storage.ts'
+import { flashToKeep, isPlainObject, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
 /** Options of {@link cookieStorage}. */
@@ -42,13 +37,14 @@ export interface CookieStorageOptions {
 
 /**
  * The envelope inside the cookie. Times are whole epoch seconds so that timeouts hold without a
- * server: `c` created, `a` last active; `m` the session's own idle timeout; `s` the subject; `d`
- * data; `f` flash values.
+ * server: `c` created, `a` last active; `m` the session's own idle timeout; `p` the cookie mode
+ * (1 persistent, 0 browser-session); `s` the subject; `d` data; `f` flash values.
  */
 interface Envelope {
   c: number
   a: number
   m?: number
+  p?: 0 | 1
   s?: string
   d: Bag
   f?: Bag
@@ -56,12 +52,17 @@ interface Envelope {
 
 function toEnvelope(value: unknown): Envelope | null {
   if (!isPlainObject(value)) return null
-  const { c, a, m, s, d, f } = value
+  const { c, a, m, p, s, d, f } = value
   if (typeof c !== 'number' || typeof a !== 'number' || !isPlainObject(d)) return null
-  if (m !== undefined && typeof m !== 'number') return null
+  if (m !== undefined && !(typeof m === 'number' && m > 0 && Number.isFinite(m))) return null
+  if (p !== undefined && p !== 0 && p !== 1) return null
   if (s !== undefined && typeof s !== 'string') return null
   if (f !== undefined && !isPlainObject(f)) return null
   return value as unknown as Envelope
+}
+
+function noStore(): Promise<never> {
+  return Promise.reject(new Error('cookie storage has no store'))
 }
 
 /**
@@ -71,16 +72,16 @@ function toEnvelope(value: unknown): Envelope | null {
  *
  * @throws {SessionConfigError} when `codec` is missing.
  */
-export function cookieStorage(options: CookieStorageOptions): SessionStorage {
+export function createCookieStorage(options: CookieStorageOptions): SessionStorage {
   const codec = options?.codec
   if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-    throw new SessionConfigError('cookieStorage needs a codec, such as createSealedCodec({ keys })')
+    throw new SessionConfigError('createCookieStorage needs a codec, such as createSealedCodec({ keys })')
   }
   const serializer = options.serializer ?? jsonSerializer
   const cacheSize = options.cacheSize ?? 1000
   if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
     throw new SessionConfigError(
-      `cookieStorage: cacheSize must be a non-negative integer. Received: ${String(cacheSize)}`,
+      `createCookieStorage: cacheSize must be a non-negative integer. Received: ${String(cacheSize)}`,
     )
   }
   /** Decoded values by cookie text; insertion order is age (never reordered: see the memory store). */
@@ -104,6 +105,7 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
       d: state.data,
     }
     if (state.maxAge !== undefined) envelope.m = state.maxAge
+    if (state.persistent !== undefined) envelope.p = state.persistent ? 1 : 0
     if (state.subject !== undefined) envelope.s = state.subject
     for (const _ in flash) {
       envelope.f = flash
@@ -137,8 +139,9 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
         createdAt: envelope.c * 1000,
         lastActiveAt: envelope.a * 1000,
         renewedAt: envelope.c * 1000,
-        forwarded: false,
+        forwardedFrom: null,
         maxAge: envelope.m,
+        persistent: envelope.p === undefined ? undefined : envelope.p === 1,
         subject: envelope.s,
         data: bag(envelope.d),
         flash: envelope.f ? bag(envelope.f) : bag(),
@@ -147,18 +150,13 @@ export function cookieStorage(options: CookieStorageOptions): SessionStorage {
       }
     },
     rekey(): void {},
-    handleOf(): null {
-      return null
+    cookieValue(state: SessionState, now: number): string {
+      return encode(state, flashToKeep(state), now)
     },
-    write(state: SessionState, context: WriteContext): string {
-      return encode(state, context.flash, state.now())
-    },
-    touch(state: SessionState, context: WriteContext): string {
-      return encode(state, context.flash, state.now())
-    },
-    async renew(state: SessionState, context: WriteContext): Promise<string> {
-      return encode(state, context.flash, state.now()) // no id to renew: the manager never asks
-    },
-    destroy(): void {},
+    // The plan gives cookie storage no store work; these are never called.
+    create: noStore,
+    patch: noStore,
+    renew: noStore,
+    destroy: noStore,
   })
 }

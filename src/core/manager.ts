@@ -10,16 +10,17 @@ import {
   SessionNotAttachedError,
   SessionStoreError,
 } from '../errors.ts'
-import {
-  clearCookie,
-  isLocalPlainHttp,
-  type RequestTransport,
-  readCookie,
-  setCookie,
-} from './cookie.ts'
+import { commitState } from './commit.ts'
+import { readCookie, type RequestTransport } from './cookie.ts'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.ts'
-import { attachState, findState, RequestState, type StateOwner } from './request.ts'
-import { type Bag, bag, Session, type SessionState } from './session.ts'
+import {
+  type AttachedRequest,
+  attachState,
+  findState,
+  RequestState,
+  type StateOwner,
+} from './request.ts'
+import { bag, noChanges, Session, type SessionState } from './session.ts'
 import type { LoadedSession, SessionStorage } from './storage.ts'
 import type { SessionData, SessionStore } from './types.ts'
 
@@ -32,61 +33,53 @@ export interface SessionInfo {
   readonly expiresAt: Date
 }
 
-/** The per-request handle an adapter holds. */
-export interface RequestSessions {
-  /** True once `getSession` or `newSession` was called for the request. */
-  readonly active: boolean
-  /**
-   * Makes the session read-only: for an adapter that can no longer add a Set-Cookie header (the
-   * headers were sent before the request asked for its session). Writes then throw
-   * `SessionCommittedError`.
-   */
-  readOnly(): void
-  /**
-   * Saves what must be saved and returns the Set-Cookie header values to send (often none). Call
-   * once, before the response headers go out. Returns the array directly when no store I/O is
-   * needed (cookie storage, or a session that was only read), a promise otherwise. Throws or
-   * rejects with a typed error (store failure, cookie too large, conflict) for the framework's
-   * error path.
-   */
-  commit(): string[] | Promise<string[]>
-}
-
 /** A session manager created by {@link createSessions}. */
-export interface Sessions<
+export interface SessionManager<
   Data extends SessionData = SessionData,
   Flash extends SessionData = Data,
 > {
   /** The resolved, frozen options. */
   readonly options: ResolvedOptions
   /**
-   * Registers a request. For adapter authors: call once per request with its Cookie header, a
-   * function describing the transport (called only when a cookie is written) and, optionally, a
-   * callback run once when the request first asks for its session (to hook the response only then).
+   * Registers a request. For adapter authors (see `sessionware/adapters/kit`): call once per
+   * request with its Cookie header, a function describing the transport (called only when a cookie
+   * is written) and, optionally, a callback run once when the request first asks for its session
+   * (to hook the response only then).
    */
   attach(
     request: object,
     cookieHeader: string | null | undefined,
     transport: () => RequestTransport,
-    onActivate?: (request: RequestSessions) => void,
-  ): RequestSessions
+    onActivate?: (request: AttachedRequest) => void,
+  ): AttachedRequest
   /** The request's session, loaded lazily and once (concurrent calls share one load). */
   getSession(request: object): Promise<Session<Data, Flash>>
   /**
-   * A fresh, empty session for the request, ignoring the cookie; the previous stored session is
-   * deleted when the response goes out. Use it at login: fixation-safe.
+   * A fresh, empty session for the request, ignoring the cookie; the previous session (and, for a
+   * renewed one, its old id) is deleted when the response goes out, after the new one is stored.
+   * Use it at login: fixation-safe. A `Session` obtained before in the same request is replaced:
+   * writing to it throws `SessionReplacedError`.
    */
   newSession(request: object): Promise<Session<Data, Flash>>
   /** The active sessions of a subject (server storage with a subject index). */
   listSessions(subject: string): Promise<SessionInfo[]>
   /**
-   * Deletes one stored session by handle. With `subject`, only when the session belongs to that
-   * subject. Returns whether a session was deleted.
+   * Deletes one stored session by handle, only when it belongs to `subject` (checked atomically by
+   * the store): the call behind a user's own "your sessions" page. Returns whether a session was
+   * deleted.
    */
-  revokeSession(handle: string, subject?: string): Promise<boolean>
+  revokeSession(handle: string, subject: string): Promise<boolean>
+  /**
+   * Deletes one stored session by handle, whoever owns it: for administrators. Returns whether a
+   * session was deleted.
+   */
+  adminRevokeSession(handle: string): Promise<boolean>
   /** Deletes every session of a subject, optionally all but one handle; returns how many. */
   revokeSessions(subject: string, options?: { exceptHandle?: string | null }): Promise<number>
 }
+
+type IndexedStore = SessionStore &
+  Required<Pick<SessionStore, 'listBySubject' | 'deleteBySubject' | 'deleteIfSubject'>>
 
 class Manager implements StateOwner {
   readonly options: ResolvedOptions
@@ -120,6 +113,9 @@ class Manager implements StateOwner {
     return state.now() - state.lastActiveAt >= after
   }
 
+  isPersistent = (state: SessionState): boolean =>
+    state.persistent ?? this.options.cookie.persistent
+
   state(from: LoadedSession | null, now: number): SessionState {
     const state: SessionState = {
       id: from ? from.id : null,
@@ -129,17 +125,20 @@ class Manager implements StateOwner {
       lastActiveAt: from ? from.lastActiveAt : now,
       renewedAt: from ? from.renewedAt : now,
       maxAge: from?.maxAge,
+      persistent: from?.persistent,
       subject: from?.subject,
       data: from ? from.data : bag(),
       flashIn: from ? from.flash : bag(),
       flashOut: null,
-      ops: [],
+      changes: noChanges(),
       changed: false,
       invalidated: false,
       regenerated: false,
       committed: false,
+      replaced: false,
       deadline: this.deadline,
       touchDue: this.touchDue,
+      isPersistent: this.isPersistent,
       now: this.options.clock,
       rekey: this.storage.rekey,
     }
@@ -151,27 +150,30 @@ class Manager implements StateOwner {
     this.options.onInvalidCookie?.(reason, rs.request)
   }
 
+  /** Reads what the request's cookie names into `rs.loaded`, `rs.loadedAs` and `rs.stale`. */
+  async read(rs: RequestState, now: number): Promise<void> {
+    const value = readCookie(rs.header, this.options.cookie.name)
+    if (value === undefined) return
+    const read = this.storage.read(value, now)
+    const result = typeof read === 'string' || !('then' in read) ? read : await read
+    rs.loadedAs = 'invalid'
+    if (typeof result === 'string') {
+      this.reject(result, rs)
+    } else if (this.deadline(result) <= now) {
+      this.reject('expired', rs)
+      rs.stale = result.handle
+    } else {
+      rs.loaded = result
+      rs.loadedAs = result.forwardedFrom === null ? 'live' : 'forwarded'
+    }
+  }
+
   async load(rs: RequestState): Promise<Session<SessionData, SessionData>> {
     rs.loading++
     try {
-      const value = readCookie(rs.header, this.options.cookie.name)
       const now = this.options.clock()
-      let loaded: LoadedSession | null = null
-      if (value !== undefined) {
-        rs.presented = true
-        const read = this.storage.read(value, now)
-        const result = typeof read === 'string' || !('then' in read) ? read : await read
-        if (typeof result === 'string') {
-          this.reject(result, rs)
-        } else if (this.deadline(result) <= now) {
-          this.reject('expired', rs)
-          if (result.handle !== null) rs.replaced = result.handle
-        } else {
-          loaded = result
-        }
-      }
-      rs.loaded = loaded
-      rs.state = this.state(loaded, now)
+      await this.read(rs, now)
+      rs.state = this.state(rs.loaded, now)
       if (rs.locked) rs.state.committed = true
       return new Session(rs.state)
     } finally {
@@ -188,35 +190,17 @@ class Manager implements StateOwner {
           await prior
         } catch {}
       }
-      if (rs.loaded?.handle) rs.replaced = rs.loaded.handle
-      else if (rs.replaced === null && prior === undefined) {
-        const value = readCookie(rs.header, this.options.cookie.name)
-        if (value !== undefined) {
-          rs.presented = true
-          rs.replaced = this.storage.handleOf(value)
-        }
-      }
-      rs.loaded = null
+      // What the cookie named must end with the new login, including a renewal's old id: read it
+      // now unless the request did already.
+      if (prior === undefined) await this.read(rs, this.options.clock())
+      if (rs.state !== undefined) rs.state.replaced = true
+      rs.replacedByNew = true
       rs.state = this.state(null, this.options.clock())
       if (rs.locked) rs.state.committed = true
       return new Session(rs.state)
     } finally {
       rs.loading--
     }
-  }
-
-  secure(rs: RequestState): boolean {
-    return this.options.cookie.secure ?? !isLocalPlainHttp(rs.transport())
-  }
-
-  cookieFor(rs: RequestState, value: string, state: SessionState, now: number): string {
-    const cookie = this.options.cookie
-    let maxAge: number | undefined
-    if (cookie.persistent) {
-      const left = this.deadline({ ...state, lastActiveAt: now }) - now
-      if (Number.isFinite(left)) maxAge = Math.max(0, Math.ceil(left / 1000))
-    }
-    return setCookie(cookie, value, maxAge, this.secure(rs), now)
   }
 
   commit(rs: RequestState): string[] | Promise<string[]> {
@@ -230,82 +214,31 @@ class Manager implements StateOwner {
     }
     if (state.committed) return []
     state.committed = true
-    const storage = this.storage
-    const loaded = rs.loaded
-    const clear = (): string[] =>
-      rs.presented ? [clearCookie(this.options.cookie, this.secure(rs))] : []
-    if (state.invalidated) {
-      const handles = [loaded?.handle, rs.replaced].filter((h): h is string => Boolean(h))
-      if (handles.length === 0) return clear()
-      return Promise.all(handles.map((handle) => storage.destroy(handle))).then(clear)
-    }
-    if (rs.replaced) {
-      const replaced = rs.replaced
-      return Promise.resolve(storage.destroy(replaced)).then(() => this.save(rs, state, loaded))
-    }
-    return this.save(rs, state, loaded)
-  }
-
-  /** The part of a commit after deletions: write, renew, touch or nothing. */
-  save(
-    rs: RequestState,
-    state: SessionState,
-    loaded: LoadedSession | null,
-  ): string[] | Promise<string[]> {
-    const storage = this.storage
-    if (loaded === null && !state.changed) {
-      // An anonymous visitor: nothing stored. A cookie that could not be used is cleared.
-      return rs.presented ? [clearCookie(this.options.cookie, this.secure(rs))] : []
-    }
-    const now = this.options.clock()
-    const renewal = this.options.renewalIntervalMs
-    const renew =
-      renewal !== null &&
-      storage.kind === 'server' &&
-      loaded !== null &&
-      !loaded.forwarded &&
-      !state.regenerated &&
-      now - state.renewedAt >= renewal
-    const write = state.changed || loaded?.rotated === true
-    const touch = !renew && !write && loaded !== null && this.touchDue(state)
-    if (!renew && !write && !touch) return [] // read only: the common case, no I/O
-    let flash: Bag = state.flashIn
-    if (state.flashOut !== null) flash = Object.assign(bag(state.flashIn), state.flashOut)
-    const context = { loaded, flash, retries: this.options.conflictRetries }
-    // Server storage with a browser-session cookie needs no Set-Cookie unless the id changes.
-    const quiet = storage.kind === 'server' && !this.options.cookie.persistent && loaded !== null
-    const done = (value: string | null, idChanged: boolean): string[] => {
-      if (value === null || loaded?.forwarded) return [] // gone meanwhile, or renewed elsewhere
-      if (quiet && !idChanged) return []
-      return [this.cookieFor(rs, value, state, now)]
-    }
-    if (renew) {
-      return storage
-        .renew(state, context, this.options.renewalGraceMs)
-        .then((value) => done(value, true))
-    }
-    const result = write ? storage.write(state, context) : storage.touch(state, context)
-    if (typeof result === 'string' || result === null) return done(result, state.regenerated)
-    return result.then((value) => done(value, state.regenerated))
+    return commitState(this.options, rs, state)
   }
 
   attach(
     request: object,
     header: string | null | undefined,
     transport: () => RequestTransport,
-    onActivate?: (request: RequestSessions) => void,
+    onActivate?: (request: AttachedRequest) => void,
   ): RequestState {
     return attachState(request, new RequestState(this, request, header, transport, onActivate))
   }
 
-  indexedStore(): SessionStore & Required<Pick<SessionStore, 'listBySubject' | 'deleteBySubject'>> {
+  indexedStore(): IndexedStore {
     const store = this.storage.store
-    if (!store?.capabilities.subjectIndex || !store.listBySubject || !store.deleteBySubject) {
+    if (
+      !store?.capabilities.subjectIndex ||
+      !store.listBySubject ||
+      !store.deleteBySubject ||
+      !store.deleteIfSubject
+    ) {
       throw new SessionConfigError(
         'listing and revoking sessions needs server storage with a store that has a subject index',
       )
     }
-    return store as SessionStore & Required<Pick<SessionStore, 'listBySubject' | 'deleteBySubject'>>
+    return store as IndexedStore
   }
 }
 
@@ -324,7 +257,7 @@ async function storeCall<T>(operation: 'list' | 'revoke', run: () => Promise<T>)
  * @example
  * ```ts
  * const sessions = createSessions<{ visits: number }>({
- *   storage: cookieStorage({ codec: createSealedCodec({ keys: [process.env.SESSION_KEY!] }) }),
+ *   storage: createCookieStorage({ codec: createSealedCodec({ keys: [process.env.SESSION_KEY!] }) }),
  * })
  * ```
  * @throws {SessionConfigError} for invalid options.
@@ -332,9 +265,9 @@ async function storeCall<T>(operation: 'list' | 'revoke', run: () => Promise<T>)
 export function createSessions<
   Data extends SessionData = SessionData,
   Flash extends SessionData = Data,
->(options: SessionOptions): Sessions<Data, Flash> {
+>(options: SessionOptions): SessionManager<Data, Flash> {
   const manager = new Manager(resolveOptions(options))
-  const sessions: Sessions<Data, Flash> = {
+  const sessions: SessionManager<Data, Flash> = {
     options: manager.options,
     attach: (request, header, transport, onActivate) =>
       manager.attach(request, header, transport, onActivate),
@@ -360,9 +293,18 @@ export function createSessions<
     },
     async revokeSession(handle, subject) {
       const store = manager.indexedStore()
+      if (typeof subject !== 'string' || subject === '') {
+        throw new SessionConfigError(
+          'revokeSession needs the subject the session must belong to; adminRevokeSession revokes without that check',
+        )
+      }
+      return storeCall('revoke', () => store.deleteIfSubject(handle, subject))
+    },
+    async adminRevokeSession(handle) {
+      const store = manager.indexedStore()
       return storeCall('revoke', async () => {
         const record = await store.get(handle)
-        if (record === null || (subject !== undefined && record.subject !== subject)) return false
+        if (record === null) return false
         await store.delete(handle)
         return true
       })

@@ -29,8 +29,11 @@ export interface CookieOptions {
    */
   domain?: string
   /**
-   * The `Secure` attribute. When unset it is on, except for requests served over plain HTTP to
-   * `localhost`, `*.localhost`, `127.0.0.0/8` or `[::1]`, so local development works without TLS.
+   * The `Secure` attribute. When unset it is on, except outside production (`NODE_ENV` is not
+   * `'production'` when `createSessions` runs) for requests served over plain HTTP to `localhost`,
+   * `*.localhost`, `127.0.0.0/8` or `[::1]` from a loopback peer without `X-Forwarded-Proto: https`,
+   * so local development works without TLS. In production it is always on: a TLS-terminating
+   * proxy that forwards `Host: 127.0.0.1:3000` cannot turn it off.
    *
    * @default undefined (automatic)
    */
@@ -56,7 +59,9 @@ export interface CookieOptions {
   /**
    * Whether the cookie outlives the browser session. When true, `Max-Age` and `Expires` are set to
    * the session's deadline (the earlier of its idle and absolute timeouts); when false the cookie is
-   * a browser-session cookie, while the timeouts are still enforced on the server.
+   * a browser-session cookie, while the timeouts are still enforced on the server. This is the
+   * default of every session; one session can choose otherwise with `session.persistent`
+   * ("remember me").
    *
    * @default true
    */
@@ -66,7 +71,8 @@ export interface CookieOptions {
 /** Options of {@link createSessions}. */
 export interface SessionOptions {
   /**
-   * Where sessions live: `cookieStorage({ codec })` (stateless) or `serverStorage({ store })`.
+   * Where sessions live: `createCookieStorage({ codec })` (stateless) or
+   * `createServerStorage({ store })`.
    * Required.
    */
   storage: SessionStorage
@@ -107,23 +113,18 @@ export interface SessionOptions {
    */
   onInvalidCookie?: (reason: InvalidCookieReason, request: object) => void
   /**
-   * How many times a conflicting compare-and-set write is replayed onto the newer version before
-   * `SessionConflictError` is thrown.
-   *
-   * @default 100
-   */
-  conflictRetries?: number
-  /**
    * Renewal interval in seconds (server storage): a session whose id is older than this gets a new
    * id on its next request, keeping its data. The old id keeps working for `renewalGrace` seconds
    * (requests already in flight with it read and write the renewed session), then dies. Limits how
-   * long a stolen id is useful. `null` turns renewal off. Ignored by cookie storage.
+   * long a stolen id is useful. `null` turns renewal off. Must be at least `renewalGrace`. Ignored
+   * by cookie storage.
    *
    * @default null (off)
    */
   renewalInterval?: number | null
   /**
-   * Seconds the old id keeps working after a renewal.
+   * Seconds the old id keeps working after a renewal (a positive number; not `null`). The old id's
+   * record is a pointer that no request extends: it dies at the end of this window.
    *
    * @default 30
    */
@@ -158,15 +159,22 @@ export interface ResolvedOptions {
   /** `null`: half of the session's idle timeout. */
   readonly touchAfterMs: number | null
   readonly onInvalidCookie: ((reason: InvalidCookieReason, request: object) => void) | undefined
-  readonly conflictRetries: number
   readonly renewalIntervalMs: number | null
   readonly renewalGraceMs: number
   readonly clock: () => number
+  /** `NODE_ENV` was `'production'` when the manager was created: Secure is never left off. */
+  readonly production: boolean
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const PATH = /^\/[\u0021-\u003A\u003C-\u007E]*$/
 const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
+/** `NODE_ENV === 'production'`, where a `process` global exists (Node, Bun, Deno's compat). */
+function isProduction(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  return env?.NODE_ENV === 'production'
+}
 
 function fail(message: string): never {
   throw new SessionConfigError(message)
@@ -232,7 +240,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options must be an object')
   const storage = options.storage
   if (!storage || typeof storage !== 'object' || typeof storage.kind !== 'string') {
-    fail('options.storage is required: cookieStorage({ codec }) or serverStorage({ store })')
+    fail('options.storage is required: createCookieStorage({ codec }) or createServerStorage({ store })')
   }
   const idle = seconds('idleTimeout', options.idleTimeout, 1_209_600)
   const absolute = seconds('absoluteTimeout', options.absoluteTimeout, 2_592_000)
@@ -247,12 +255,19 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     }
     touchAfterMs = touchAfterInput * 1000
   }
-  const retries = options.conflictRetries ?? 100
-  if (!Number.isInteger(retries) || retries < 0) {
-    fail(`conflictRetries must be a non-negative integer. Received: ${retries}`)
+  if ('conflictRetries' in options) {
+    fail('conflictRetries is an option of createServerStorage now (it bounds renewal retries only)')
   }
   const renewal = seconds('renewalInterval', options.renewalInterval, null)
+  if (options.renewalGrace === null) {
+    fail('renewalGrace must be a positive number of seconds; turn renewal off with renewalInterval: null')
+  }
   const grace = seconds('renewalGrace', options.renewalGrace, 30) as number
+  if (renewal !== null && renewal < grace) {
+    fail(
+      `renewalInterval (${renewal} s) must be at least renewalGrace (${grace} s): an id would be renewed again while its previous id still works`,
+    )
+  }
   if (options.onInvalidCookie !== undefined && typeof options.onInvalidCookie !== 'function') {
     fail('onInvalidCookie must be a function')
   }
@@ -266,9 +281,9 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     absoluteTimeoutMs: absolute === null ? null : absolute * 1000,
     touchAfterMs,
     onInvalidCookie: options.onInvalidCookie,
-    conflictRetries: retries,
     renewalIntervalMs: renewal === null ? null : renewal * 1000,
     renewalGraceMs: grace * 1000,
     clock: options.clock ?? Date.now,
+    production: isProduction(),
   })
 }

@@ -7,6 +7,7 @@
 import { SessionNotAttachedError } from '../errors.ts'
 import type { RequestTransport } from './cookie.ts'
 import type { Session, SessionState } from './session.ts'
+import type { Loaded } from './plan.ts'
 import type { LoadedSession } from './storage.ts'
 import type { SessionData } from './types.ts'
 
@@ -92,11 +93,14 @@ export class RequestState implements AttachedRequest {
   next: RequestState | undefined
   promise: Promise<AnySession> | undefined
   state: SessionState | undefined
+  /** The session the cookie gave, when it gave a live one. */
   loaded: LoadedSession | null = null
-  /** A cookie was presented and must be cleared if nothing replaces it. */
-  presented = false
-  /** Handle of a stored session that newSession() replaced (or that expired). */
-  replaced: string | null = null
+  /** What the cookie gave. */
+  loadedAs: Loaded = 'none'
+  /** Handle of an expired record found under the cookie's id. */
+  stale: string | null = null
+  /** `newSession()` replaced what the cookie gave. */
+  replacedByNew = false
   onActivate: ((request: AttachedRequest) => void) | undefined
   locked = false
   /** The handler failed: nothing is committed. */

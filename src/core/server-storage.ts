@@ -5,7 +5,6 @@
  * @module
  */
 import * as crypto from 'node:crypto'
-import { setImmediate } from 'node:timers'
 import {
   type InvalidCookieReason,
   SessionConfigError,
@@ -13,16 +12,33 @@ import {
   SessionStoreError,
   type StoreOperation,
 } from '../errors.ts'
-import { jsonSerializer } from './serializer.ts'
-import { type Bag, bag, replay, type SessionState } from './session.ts'
 import {
-  isPlainObject,
+  applyPatch,
+  DATA,
+  type DecodedFields,
+  decodeFields,
+  encodeFields,
+  FLASH,
+  MAX_AGE,
+  PERSISTENT,
+  RENEWED_AT,
+} from './fields.ts'
+import { jsonSerializer } from './serializer.ts'
+import type { SessionState } from './session.ts'
+import {
+  flashToKeep,
   type LoadedSession,
   type SessionStorage,
-  type StoredPayload,
-  type WriteContext,
+  type WriteOutcome,
 } from './storage.ts'
-import type { Serializer, SessionRecord, SessionStore, WriteResult } from './types.ts'
+import {
+  type PatchResult,
+  STORE_CONTRACT_VERSION,
+  type Serializer,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionStore,
+} from './types.ts'
 
 /** Options of {@link serverStorage}. */
 export interface ServerStorageOptions {
@@ -43,14 +59,26 @@ export interface ServerStorageOptions {
    */
   hashIds?: boolean
   /**
-   * Turns the stored payload into text and back.
+   * Turns each stored value into text and back: every data and flash value is its own store field,
+   * encoded on its own, so a write sends only the values that changed.
    *
    * @default jsonSerializer
    */
   serializer?: Serializer
+  /**
+   * How many times a renewal retries its compare-and-set when a concurrent request wrote to the
+   * session in the same instant (its changes are merged in each time) before
+   * `SessionConflictError` is thrown. Ordinary writes never conflict: they are field-level patches.
+   *
+   * @default 5
+   */
+  conflictRetries?: number
 }
 
 const ID_FORMAT = /^[A-Za-z0-9\-_.~]{22,256}$/
+
+/** Pointers followed before a write gives up: a session renewed again within its grace window. */
+const MAX_HOPS = 3
 
 function defaultId(): string {
   return crypto.randomBytes(24).toString('base64url')
@@ -75,37 +103,32 @@ async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promis
 }
 
 /**
- * Backoff between replays of a conflicting write: the first retry only yields to the event loop (a
- * store round trip already separates two writers); later ones wait a random time that doubles up
- * to 32 ms, so that many writers on one hot session spread out instead of colliding again.
- */
-function pause(attempt: number): Promise<void> {
-  if (attempt === 0) return new Promise((resolve) => setImmediate(resolve))
-  const ms = Math.random() * Math.min(2 ** attempt, 32)
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/**
  * Keeps sessions in a server-side store; the cookie carries only a random id. Unknown ids are
  * never adopted: a request presenting one gets a new id. Logout (`invalidate()`) deletes the record,
- * so a copied cookie dies with it.
+ * so a copied cookie dies with it. A write sends only what changed, as one atomic patch.
  *
  * @throws {SessionConfigError} when `store` is missing or speaks another contract version.
  */
-export function serverStorage(options: ServerStorageOptions): SessionStorage {
+export function createServerStorage(options: ServerStorageOptions): SessionStorage {
   const store = options?.store
-  if (!store || typeof store.get !== 'function' || typeof store.update !== 'function') {
-    throw new SessionConfigError('serverStorage needs a store, such as createMemoryStore()')
+  if (!store || typeof store.get !== 'function' || typeof store.patch !== 'function') {
+    throw new SessionConfigError('createServerStorage needs a store, such as createMemoryStore()')
   }
-  if (store.contractVersion !== 1) {
+  if (store.contractVersion !== STORE_CONTRACT_VERSION) {
     throw new SessionConfigError(
-      `store speaks contract version ${String(store.contractVersion)}; this sessionware speaks 1`,
+      `store speaks contract version ${String(store.contractVersion)}; this sessionware speaks ${STORE_CONTRACT_VERSION}`,
     )
   }
   const serializer = options.serializer ?? jsonSerializer
   const handleOfId = (options.hashIds ?? true) ? hash : (id: string) => id
   const generate = options.generateId ?? defaultId
   if (typeof generate !== 'function') throw new SessionConfigError('generateId must be a function')
+  const retries = options.conflictRetries ?? 5
+  if (!Number.isSafeInteger(retries) || retries < 0) {
+    throw new SessionConfigError(
+      `conflictRetries must be a non-negative integer. Received: ${String(retries)}`,
+    )
+  }
 
   function newId(): string {
     const id = generate()
@@ -117,43 +140,83 @@ export function serverStorage(options: ServerStorageOptions): SessionStorage {
     return id
   }
 
-  function parsePayload(text: string): StoredPayload | null {
-    let value: unknown
-    try {
-      value = serializer.parse(text)
-    } catch {
-      return null
-    }
-    if (!isPlainObject(value) || !isPlainObject(value.d)) return null
-    if (value.f !== undefined && !isPlainObject(value.f)) return null
-    if (value.m !== undefined && typeof value.m !== 'number') return null
-    if (value.n !== undefined && typeof value.n !== 'number') return null
-    if (value.r !== undefined && typeof value.r !== 'string') return null
-    return value as unknown as StoredPayload
+  function rekey(state: SessionState): void {
+    const id = newId()
+    state.id = id
+    state.handle = handleOfId(id)
+    state.renewedAt = state.now()
   }
 
-  /** The payload of a state's data; `n` only when it differs from the creation time. */
-  function stringify(
-    state: SessionState,
-    data: Bag,
-    flash: Bag,
-    maxAge: number | undefined,
-  ): string {
-    const payload: StoredPayload = { d: data }
-    for (const _ in flash) {
-      payload.f = flash
-      break
+  /** Every field of the state, for a new record. */
+  function allFields(state: SessionState): Record<string, string> {
+    const view: DecodedFields = {
+      data: state.data,
+      flash: flashToKeep(state),
+      maxAge: state.maxAge,
+      renewedAt: state.renewedAt !== state.createdAt ? state.renewedAt : undefined,
+      persistent: state.persistent,
     }
-    if (maxAge !== undefined) payload.m = maxAge
-    if (state.renewedAt !== state.createdAt) payload.n = state.renewedAt
-    return serializer.stringify(payload)
+    return encodeFields(view, serializer)
   }
 
-  async function create(state: SessionState, context: WriteContext, now: number): Promise<void> {
+  /** The fields this request changed, as a patch. */
+  function patchOf(state: SessionState, now: number, timesOnly: boolean): SessionPatch {
+    const times = {
+      lastActiveAt: now,
+      expiresAt: state.deadline({ ...state, lastActiveAt: now }),
+    }
+    if (timesOnly) return { set: {}, unset: [], ...times }
+    const c = state.changes
+    const set: Record<string, string> = {}
+    const unset: string[] = []
+    let clearPrefix: string | undefined
+    if (c.all) {
+      clearPrefix = DATA
+      for (const key in state.data) set[DATA + key] = serializer.stringify(state.data[key])
+    } else {
+      for (const key of c.keys) {
+        if (key in state.data) set[DATA + key] = serializer.stringify(state.data[key])
+        else unset.push(DATA + key)
+      }
+    }
+    for (const key of c.flash) {
+      if (state.flashOut !== null && key in state.flashOut) {
+        set[FLASH + key] = serializer.stringify(state.flashOut[key])
+      } else unset.push(FLASH + key)
+    }
+    if (c.maxAge) {
+      if (state.maxAge === undefined) unset.push(MAX_AGE)
+      else set[MAX_AGE] = String(state.maxAge)
+    }
+    if (c.persistent && state.persistent !== undefined) {
+      set[PERSISTENT] = state.persistent ? '1' : '0'
+    }
+    const patch: { -readonly [K in keyof SessionPatch]: SessionPatch[K] } = { set, unset, ...times }
+    if (clearPrefix !== undefined) patch.clearPrefix = clearPrefix
+    if (c.subject) patch.subject = state.subject ?? null
+    return patch
+  }
+
+  /** Applies a patch, following pointers of sessions renewed meanwhile. */
+  async function patchAt(handle: string, patch: SessionPatch): Promise<WriteOutcome> {
+    let moved = false
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const target = handle
+      const result: PatchResult = await call('update', () => store.patch(target, patch))
+      if (result.ok) return moved ? 'moved' : 'ok'
+      if (result.reason === 'gone') return 'gone'
+      handle = result.movedTo
+      moved = true
+    }
+    return 'gone'
+  }
+
+  async function create(state: SessionState, now: number): Promise<void> {
+    const fields = allFields(state)
     for (let attempt = 0; attempt < 3; attempt++) {
       const record: SessionRecord = {
         id: state.handle as string,
-        data: stringify(state, state.data, context.flash, state.maxAge),
+        fields,
         version: 1,
         createdAt: state.createdAt,
         lastActiveAt: now,
@@ -162,100 +225,31 @@ export function serverStorage(options: ServerStorageOptions): SessionStorage {
       }
       const result = await call('create', () => store.create(record))
       if (result.ok) return
-      state.rekey(state) // an id collision: practically impossible with 128+ bits, but never adopt
+      rekey(state) // an id collision: practically impossible with 128+ bits, but never adopt
     }
     throw new SessionStoreError('create', { cause: new Error('three id collisions in a row') })
   }
 
-  /** A record to compare-and-set against, its payload parsed; a renewed one is followed. */
-  interface Target {
-    handle: string
-    record: SessionRecord
-    payload: StoredPayload
-  }
-
-  /** Follows a renewal pointer (`r`) once; null when the record is gone or unreadable. */
-  async function follow(record: SessionRecord | null): Promise<Target | null> {
-    if (record === null) return null
-    let payload = parsePayload(record.data)
-    if (payload?.r !== undefined) {
-      const handle = payload.r
-      record = await call('load', () => store.get(handle))
-      if (record === null) return null
-      payload = parsePayload(record.data)
-      if (payload?.r !== undefined) return null
-    }
-    return payload === null ? null : { handle: record.id, record, payload }
-  }
-
-  /** What a write puts into a record besides its identity and times. */
-  interface View {
-    data: Bag
-    flash: Bag
-    maxAge: number | undefined
-    subject: string | undefined
-    createdAt: number
-  }
-
-  /** The request's own view of the session. */
-  function viewOf(state: SessionState, context: WriteContext): View {
+  function loadedFrom(
+    value: string,
+    record: SessionRecord,
+    decoded: DecodedFields,
+    forwardedFrom: string | null,
+  ): LoadedSession {
     return {
-      data: state.data,
-      flash: context.flash,
-      maxAge: state.maxAge,
-      subject: state.subject,
-      createdAt: state.createdAt,
-    }
-  }
-
-  /** The request's operations replayed onto a newer stored version. */
-  function rebase(state: SessionState, target: Target): View {
-    const merged = replay(state.ops, bag(target.payload.d), bag(target.payload.f ?? {}), state.data)
-    return {
-      data: merged.data,
-      flash: merged.flash,
-      maxAge: merged.maxAge ? merged.maxAge[0] : target.payload.m,
-      subject: merged.subject ? merged.subject[0] : target.record.subject,
-      createdAt: target.record.createdAt,
-    }
-  }
-
-  /**
-   * Compare-and-set of `view` onto `handle` at `version`; on a conflict the request's operations
-   * are replayed onto the newer version (following a renewal that happened meanwhile) and the write
-   * is retried. `ok` is false when the session is gone; `moved` when it now lives under another
-   * handle (renewed meanwhile).
-   */
-  async function update(
-    state: SessionState,
-    handle: string,
-    version: number,
-    view: View,
-    retries: number,
-    now: number,
-  ): Promise<{ ok: boolean; moved: boolean }> {
-    let moved = false
-    for (let attempt = 0; ; attempt++) {
-      const record: SessionRecord = {
-        id: handle,
-        data: stringify(state, view.data, view.flash, view.maxAge),
-        version: version + 1,
-        createdAt: view.createdAt,
-        lastActiveAt: now,
-        expiresAt: state.deadline({ ...state, ...view, lastActiveAt: now }),
-        subject: view.subject,
-      }
-      const result: WriteResult = await call('update', () => store.update(record, version))
-      if (result.ok) return { ok: true, moved }
-      if (result.reason !== 'conflict') return { ok: false, moved }
-      if (attempt >= retries) throw new SessionConflictError(attempt + 1)
-      const target = await follow(result.current)
-      if (target === null) return { ok: false, moved }
-      if (target.handle !== handle) moved = true
-      else await pause(attempt)
-      view = rebase(state, target)
-      handle = target.handle
-      version = target.record.version
+      id: value,
+      handle: record.id,
+      createdAt: record.createdAt,
+      lastActiveAt: record.lastActiveAt,
+      renewedAt: decoded.renewedAt ?? record.createdAt,
+      forwardedFrom,
+      maxAge: decoded.maxAge,
+      persistent: decoded.persistent,
+      subject: record.subject,
+      data: decoded.data,
+      flash: decoded.flash,
+      version: record.version,
+      rotated: false,
     }
   }
 
@@ -265,112 +259,83 @@ export function serverStorage(options: ServerStorageOptions): SessionStorage {
     async read(value: string): Promise<LoadedSession | InvalidCookieReason> {
       if (!ID_FORMAT.test(value)) return 'malformed'
       const handle = handleOfId(value)
-      const record = await call('load', () => store.get(handle))
+      let record = await call('load', () => store.get(handle))
       if (record === null) return 'unknown-id'
-      const target = await follow(record)
-      if (target === null) return parsePayload(record.data) === null ? 'malformed' : 'unknown-id'
-      const { payload } = target
-      return {
-        id: value,
-        handle: target.handle,
-        createdAt: target.record.createdAt,
-        lastActiveAt: target.record.lastActiveAt,
-        renewedAt: payload.n ?? target.record.createdAt,
-        forwarded: target.handle !== handle,
-        maxAge: payload.m,
-        subject: target.record.subject,
-        data: bag(payload.d),
-        flash: payload.f ? bag(payload.f) : bag(),
-        version: target.record.version,
-        rotated: false,
+      let forwardedFrom: string | null = null
+      if (record.movedTo !== undefined) {
+        forwardedFrom = handle
+        const target = record.movedTo
+        record = await call('load', () => store.get(target))
+        if (record === null || record.movedTo !== undefined) return 'unknown-id'
       }
+      const decoded = decodeFields(record.fields, serializer)
+      if (decoded === null) return 'malformed'
+      return loadedFrom(value, record, decoded, forwardedFrom)
     },
-    rekey(state: SessionState): void {
-      const id = newId()
-      state.id = id
-      state.handle = handleOfId(id)
-      state.renewedAt = state.now()
+    rekey,
+    cookieValue(state: SessionState): string {
+      return state.id as string
     },
-    handleOf(value: string): string | null {
-      return ID_FORMAT.test(value) ? handleOfId(value) : null
-    },
-    async write(state: SessionState, context: WriteContext): Promise<string | null> {
-      const now = state.now()
-      const loaded = context.loaded
-      if (loaded === null || state.regenerated) {
-        await create(state, context, now)
-        if (loaded?.handle && loaded.handle !== state.handle) {
-          const old = loaded.handle
-          await call('delete', () => store.delete(old))
-        }
-        return state.id
-      }
-      const handle = loaded.handle as string
-      const view = viewOf(state, context)
-      const result = await update(state, handle, loaded.version, view, context.retries, now)
-      // No cookie when the session is gone (never resurrect it) or lives under a renewed id now.
-      return result.ok && !result.moved && !loaded.forwarded ? state.id : null
+    create,
+    patch(state: SessionState, now: number, timesOnly: boolean): Promise<WriteOutcome> {
+      return patchAt(state.handle as string, patchOf(state, now, timesOnly))
     },
     async renew(
       state: SessionState,
-      context: WriteContext,
+      loaded: LoadedSession,
+      now: number,
       graceMs: number,
-    ): Promise<string | null> {
-      const loaded = context.loaded as LoadedSession
+    ): Promise<WriteOutcome> {
       const oldHandle = loaded.handle as string
-      const now = state.now()
-      storage.rekey(state)
-      await create(state, context, now)
+      const patch = patchOf(state, now, false)
+      rekey(state)
+      await create(state, now)
+      const newHandle = state.handle as string
       // The old record becomes a pointer to the new one until the grace window ends. Requests in
-      // flight with the old id follow it; their writes are replayed onto the new record.
-      const pointer = serializer.stringify({ d: {}, r: state.handle })
+      // flight with the old id follow it: their patches land on the new record.
       let version = loaded.version
+      let newVersion = 1
       for (let attempt = 0; ; attempt++) {
-        const record: SessionRecord = {
+        const pointer: SessionRecord = {
           id: oldHandle,
-          data: pointer,
+          fields: {},
           version: version + 1,
           createdAt: state.createdAt,
           lastActiveAt: now,
           expiresAt: Math.min(now + graceMs, state.deadline({ ...state, lastActiveAt: now })),
-          subject: undefined,
+          movedTo: newHandle,
         }
-        const result = await call('update', () => store.update(record, version))
-        if (result.ok) return state.id
-        const newHandle = state.handle as string
-        if (result.reason !== 'conflict' || result.current === null || attempt >= context.retries) {
+        const result = await call('update', () => store.replace(pointer, version))
+        if (result.ok) return 'ok'
+        const current = result.reason === 'conflict' ? result.current : null
+        if (current === null || current.movedTo !== undefined || attempt >= retries) {
           await call('delete', () => store.delete(newHandle))
-          if (result.reason === 'conflict' && result.current === null) return null
-          throw new SessionConflictError(attempt + 1)
-        }
-        const current = result.current
-        const payload = parsePayload(current.data)
-        if (payload === null || payload.r !== undefined) {
-          // Renewed by another request meanwhile: drop ours, write the changes onto theirs.
-          await call('delete', () => store.delete(newHandle))
-          const target = await follow(current)
-          if (target !== null) {
-            const view = rebase(state, target)
-            await update(state, target.handle, target.record.version, view, context.retries, now)
+          if (current === null) return 'gone'
+          if (current.movedTo !== undefined) {
+            // Renewed by another request meanwhile: this request's changes go onto theirs.
+            const outcome = await patchAt(current.movedTo, patch)
+            return outcome === 'gone' ? 'gone' : 'moved'
           }
-          return null
-        }
-        // Changed meanwhile: replay this request's operations onto it, into the new record too.
-        const target: Target = { handle: oldHandle, record: current, payload }
-        const written = await update(state, newHandle, attempt + 1, rebase(state, target), 0, now)
-        if (!written.ok || written.moved) {
           throw new SessionConflictError(attempt + 1)
         }
+        // Patched by another request meanwhile: the new record takes their fields plus ours.
+        const merged: SessionRecord = {
+          id: newHandle,
+          fields: {
+            ...applyPatch(current.fields, patch),
+            [RENEWED_AT]: String(state.renewedAt),
+          },
+          version: newVersion + 1,
+          createdAt: state.createdAt,
+          lastActiveAt: now,
+          expiresAt: patch.expiresAt,
+          subject: patch.subject === undefined ? current.subject : (patch.subject ?? undefined),
+        }
+        const rewritten = await call('update', () => store.replace(merged, newVersion))
+        if (!rewritten.ok) throw new SessionConflictError(attempt + 1)
+        newVersion += 1
         version = current.version
       }
-    },
-    async touch(state: SessionState): Promise<string> {
-      const now = state.now()
-      const handle = state.handle as string
-      await call('touch', () =>
-        store.touch(handle, now, state.deadline({ ...state, lastActiveAt: now })),
-      )
-      return state.id as string
     },
     async destroy(handle: string): Promise<void> {
       await call('delete', () => store.delete(handle))

@@ -3,20 +3,16 @@
  *
  * @module
  */
-import { SessionCommittedError, SessionConfigError, SessionInvalidatedError } from '../errors.ts'
+import {
+  SessionCommittedError,
+  SessionConfigError,
+  SessionInvalidatedError,
+  SessionReplacedError,
+} from '../errors.ts'
 import type { SessionData } from './types.ts'
 
-/** One recorded mutation, replayed onto a newer version when a compare-and-set write conflicts. */
-export type Operation =
-  | readonly ['set', string, unknown]
-  | readonly ['delete', string]
-  | readonly ['clear']
-  | readonly ['flash', string, unknown]
-  | readonly ['consume', string]
-  | readonly ['mark', string]
-  | readonly ['markAll']
-  | readonly ['subject', string | undefined]
-  | readonly ['maxAge', number | undefined]
+/** The longest `maxAge` accepted: about 68 years, so every deadline stays a safe, finite time. */
+const MAX_SECONDS = 2_147_483_647
 
 /** A null-prototype record: `__proto__` is an ordinary key there. */
 export type Bag = Record<string, unknown>
@@ -26,6 +22,31 @@ export function bag(from?: object): Bag {
   const out: Bag = Object.create(null)
   if (from) for (const [k, v] of Object.entries(from)) out[k] = v
   return out
+}
+
+/** What a request changed, field by field: enough to build a store patch. */
+export interface Changes {
+  /** Data keys set or deleted (the final data decides which). */
+  keys: Set<string>
+  /** All data is rewritten: `clear()` or `markChanged()` without a key. */
+  all: boolean
+  /** Flash keys set or consumed. */
+  flash: Set<string>
+  subject: boolean
+  maxAge: boolean
+  persistent: boolean
+}
+
+/** An empty change set. */
+export function noChanges(): Changes {
+  return {
+    keys: new Set(),
+    all: false,
+    flash: new Set(),
+    subject: false,
+    maxAge: false,
+    persistent: false,
+  }
 }
 
 /**
@@ -41,72 +62,28 @@ export interface SessionState {
   /** When the id was last given (creation, regenerate or renewal), epoch ms. */
   renewedAt: number
   maxAge: number | undefined
+  /** This session's cookie mode; `undefined`: the manager's `cookie.persistent`. */
+  persistent: boolean | undefined
   subject: string | undefined
   data: Bag
   flashIn: Bag
   flashOut: Bag | null
-  ops: Operation[]
+  changes: Changes
   changed: boolean
   invalidated: boolean
   regenerated: boolean
   committed: boolean
+  /** `newSession()` replaced this session in its request: writes would be lost, so they throw. */
+  replaced: boolean
   /** Epoch ms at which the session expires, from the manager's timeouts. */
   deadline(state: SessionState): number
   /** True when this request will refresh the last-active time (a throttled touch is due). */
   touchDue(state: SessionState): boolean
+  /** The effective cookie mode. */
+  isPersistent(state: SessionState): boolean
   now(): number
   /** Gives the state a new id and handle (server storage); no-op for cookie storage. */
   rekey(state: SessionState): void
-}
-
-/**
- * Applies recorded operations to data and flash read from a newer stored version. Values named by
- * `mark` operations are taken from `latest` (the request's own view).
- */
-export function replay(
-  ops: readonly Operation[],
-  data: Bag,
-  flash: Bag,
-  latest: Bag,
-): { data: Bag; flash: Bag; subject?: [string | undefined]; maxAge?: [number | undefined] } {
-  let subject: [string | undefined] | undefined
-  let maxAge: [number | undefined] | undefined
-  for (const op of ops) {
-    switch (op[0]) {
-      case 'set':
-        data[op[1]] = op[2]
-        break
-      case 'delete':
-        delete data[op[1]]
-        break
-      case 'clear':
-        data = bag()
-        break
-      case 'flash':
-        flash[op[1]] = op[2]
-        break
-      case 'consume':
-        delete flash[op[1]]
-        break
-      case 'mark':
-        if (op[1] in latest) data[op[1]] = latest[op[1]]
-        else delete data[op[1]]
-        break
-      case 'markAll':
-        data = bag(latest)
-        break
-      case 'subject':
-        subject = [op[1]]
-        break
-      case 'maxAge':
-        maxAge = [op[1]]
-        break
-    }
-  }
-  const out: ReturnType<typeof replay> = { data, flash }
-  if (subject) out.subject = subject
-  if (maxAge) out.maxAge = maxAge
-  return out
 }
 
 /**
@@ -158,8 +135,8 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
 
   /**
    * This session's own idle timeout in seconds, overriding the manager's `idleTimeout` (for
-   * example a longer one for "remember me"); `undefined` uses the manager's. Stored with the
-   * session.
+   * example a longer one for "remember me"); `undefined` uses the manager's. A positive, finite
+   * number of seconds. Stored with the session.
    */
   get maxAge(): number | undefined {
     return this.#s.maxAge
@@ -167,11 +144,32 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
 
   set maxAge(seconds: number | undefined) {
     this.#writable()
-    if (seconds !== undefined && !(typeof seconds === 'number' && seconds > 0)) {
-      throw new SessionConfigError(`maxAge must be a positive number of seconds or undefined`)
+    if (seconds !== undefined && !(typeof seconds === 'number' && seconds > 0 && seconds <= MAX_SECONDS)) {
+      throw new SessionConfigError(
+        `maxAge must be a positive, finite number of seconds (at most ${MAX_SECONDS}) or undefined. Received: ${String(seconds)}`,
+      )
     }
     this.#s.maxAge = seconds
-    this.#record(['maxAge', seconds])
+    this.#s.changes.maxAge = true
+    this.#s.changed = true
+  }
+
+  /**
+   * Whether this session's cookie outlives the browser session ("remember me"): `true` sets
+   * `Max-Age`/`Expires` to the session's deadline, `false` makes a browser-session cookie. Reads the
+   * manager's `cookie.persistent` until set; stored with the session, so later responses keep it.
+   * Timeouts are enforced on the server either way.
+   */
+  get persistent(): boolean {
+    return this.#s.isPersistent(this.#s)
+  }
+
+  set persistent(value: boolean) {
+    this.#writable()
+    if (typeof value !== 'boolean') throw new SessionConfigError('persistent must be a boolean')
+    this.#s.persistent = value
+    this.#s.changes.persistent = true
+    this.#s.changed = true
   }
 
   /**
@@ -208,7 +206,8 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
       throw new SessionConfigError('subject must be a non-empty string or null')
     }
     this.#s.subject = subject ?? undefined
-    this.#record(['subject', this.#s.subject])
+    this.#s.changes.subject = true
+    this.#s.changed = true
   }
 
   /** The value stored under `key`. */
@@ -224,7 +223,22 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
       return this
     }
     this.#s.data[key] = value
-    this.#record(['set', key, value])
+    this.#key(key)
+    return this
+  }
+
+  /**
+   * Stores several values at once (`undefined` deletes a key), as one change: the seeds'
+   * `session.update(mapping)`.
+   */
+  update(values: Partial<Data>): this {
+    this.#writable()
+    for (const key of Object.keys(values)) {
+      const value = (values as Record<string, unknown>)[key]
+      if (value === undefined) delete this.#s.data[key]
+      else this.#s.data[key] = value
+      this.#key(key)
+    }
     return this
   }
 
@@ -238,20 +252,37 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#writable()
     if (!(key in this.#s.data)) return false
     delete this.#s.data[key]
-    this.#record(['delete', key])
+    this.#key(key)
     return true
+  }
+
+  /** Takes the value under `key` out of the session: returns it and deletes the key. */
+  pop<K extends keyof Data & string>(key: K): Data[K] | undefined {
+    this.#writable()
+    if (!(key in this.#s.data)) return undefined
+    const value = this.#s.data[key] as Data[K]
+    delete this.#s.data[key]
+    this.#key(key)
+    return value
   }
 
   /** Removes every value (flash values stay). */
   clear(): void {
     this.#writable()
     this.#s.data = bag()
-    this.#record(['clear'])
+    this.#s.changes.all = true
+    this.#s.changed = true
   }
 
   /** How many keys hold a value. */
   get size(): number {
     return Object.keys(this.#s.data).length
+  }
+
+  /** True when no key holds a value. */
+  get isEmpty(): boolean {
+    for (const _ in this.#s.data) return false
+    return true
   }
 
   /** The keys. */
@@ -283,12 +314,14 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
 
   /**
    * Declares that the value under `key` was mutated in place (or, with no key, that any value may
-   * have been), so it is saved. On a concurrent-write conflict the named key (or the whole data)
-   * from this request wins.
+   * have been), so it is saved. Saving is per key: a concurrent request's change to another key is
+   * kept; without a key, this request's whole data replaces the stored data.
    */
   markChanged(key?: keyof Data & string): void {
     this.#writable()
-    this.#record(key === undefined ? ['markAll'] : ['mark', key])
+    if (key === undefined) this.#s.changes.all = true
+    else this.#s.changes.keys.add(key)
+    this.#s.changed = true
   }
 
   /**
@@ -298,17 +331,24 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#writable()
     this.#s.flashOut ??= bag()
     this.#s.flashOut[key] = value
-    this.#record(['flash', key, value])
+    this.#s.changes.flash.add(key)
+    this.#s.changed = true
   }
 
-  /** Reads and removes a flash value set by an earlier request. */
+  /**
+   * Reads and removes a flash value set by an earlier request.
+   *
+   * @throws {SessionCommittedError} after the commit, when a value waits: it could no longer be
+   * consumed and would show again.
+   */
   getFlash<K extends keyof Flash & string>(key: K): Flash[K] | undefined {
     if (!(key in this.#s.flashIn)) return undefined
+    if (this.#s.invalidated) return undefined
+    this.#writable()
     const value = this.#s.flashIn[key] as Flash[K]
-    if (!this.#s.committed && !this.#s.invalidated) {
-      delete this.#s.flashIn[key]
-      this.#record(['consume', key])
-    }
+    delete this.#s.flashIn[key]
+    this.#s.changes.flash.add(key)
+    this.#s.changed = true
     return value
   }
 
@@ -323,6 +363,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
    * `newSession(request)` for a fresh one in the same request.
    */
   invalidate(): void {
+    if (this.#s.replaced) throw new SessionReplacedError()
     if (this.#s.committed) throw new SessionCommittedError()
     this.#s.invalidated = true
     this.#s.data = bag()
@@ -343,12 +384,13 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   }
 
   #writable(): void {
+    if (this.#s.replaced) throw new SessionReplacedError()
     if (this.#s.invalidated) throw new SessionInvalidatedError()
     if (this.#s.committed) throw new SessionCommittedError()
   }
 
-  #record(op: Operation): void {
-    this.#s.ops.push(op)
+  #key(key: string): void {
+    this.#s.changes.keys.add(key)
     this.#s.changed = true
   }
 }

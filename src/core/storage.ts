@@ -6,23 +6,26 @@
  * @module
  */
 import type { InvalidCookieReason } from '../errors.ts'
-import type { Bag, SessionState } from './session.ts'
+import { type Bag, bag, type SessionState } from './session.ts'
 import type { SessionStore } from './types.ts'
 
 /** A session as read from a cookie or a store. Times in epoch ms. */
 export interface LoadedSession {
   readonly id: string | null
+  /** The store key of the record read (for a forwarded load, the renewed record's). */
   readonly handle: string | null
   readonly createdAt: number
   readonly lastActiveAt: number
   /** When the id was last given (creation, regenerate or renewal). */
   readonly renewedAt: number
   /**
-   * Loaded through an old id still in its renewal grace window: the state carries the renewed
-   * session's handle, and no cookie is sent (the renewing response carried the new one).
+   * Loaded through an old id still in its renewal grace window: the store key of that old record
+   * (a pointer to `handle`); null otherwise. No cookie is sent then (the renewing response carried
+   * the new one).
    */
-  readonly forwarded: boolean
+  readonly forwardedFrom: string | null
   readonly maxAge: number | undefined
+  readonly persistent: boolean | undefined
   readonly subject: string | undefined
   readonly data: Bag
   readonly flash: Bag
@@ -32,18 +35,19 @@ export interface LoadedSession {
   readonly rotated: boolean
 }
 
-/** What a write needs besides the session state. */
-export interface WriteContext {
-  /** The session as loaded, or null for a session that is new in this request. */
-  readonly loaded: LoadedSession | null
-  /** Flash values to persist: unconsumed incoming ones plus this request's. */
-  readonly flash: Bag
-  /** Replays of a conflicting write allowed before giving up. */
-  readonly retries: number
-}
+/** How a write that needs the stored session ended. */
+export type WriteOutcome =
+  /** Written. */
+  | 'ok'
+  /** Written to the record the session moved to (renewed meanwhile): send no cookie. */
+  | 'moved'
+  /** The session is gone (destroyed or expired meanwhile): nothing written, no cookie. */
+  | 'gone'
 
 /**
- * Where sessions live. `kind` tells which; the methods are called by the manager only.
+ * Where sessions live. `kind` tells which; the methods are called by the manager only, as the
+ * commit plan says (src/core/plan.ts). Cookie storage has no store work: its write methods are
+ * never called.
  */
 export interface SessionStorage {
   /** `'cookie'`: the whole session is in the cookie; `'server'`: the cookie holds an id. */
@@ -57,37 +61,25 @@ export interface SessionStorage {
   ): LoadedSession | InvalidCookieReason | Promise<LoadedSession | InvalidCookieReason>
   /** Gives a state a fresh id and handle (server storage) or none (cookie storage). */
   rekey(state: SessionState): void
-  /** The handle a cookie value would name, without loading it; null if it names none. */
-  handleOf(value: string): string | null
+  /** The value of the session cookie for the state: its id, or the encoded session. */
+  cookieValue(state: SessionState, now: number): string
+  /** Inserts the state as a new record under its id. */
+  create(state: SessionState, now: number): Promise<void>
+  /** Applies the state's changes (or, with `timesOnly`, its new times) to its record. */
+  patch(state: SessionState, now: number, timesOnly: boolean): Promise<WriteOutcome>
   /**
-   * Persists the state; returns the cookie value to send, or null when the session was destroyed
-   * by another request meanwhile (nothing is written then).
+   * Moves the loaded session to a new id (the state is rekeyed), keeping the old record for
+   * `graceMs` as a pointer to the new one.
    */
-  write(state: SessionState, context: WriteContext): string | null | Promise<string | null>
-  /**
-   * Renewal (server storage): moves the loaded session to the state's new id, keeping the old
-   * record for `graceMs` as a pointer to the new one. Returns the new cookie value, or null when the
-   * session was destroyed meanwhile.
-   */
-  renew(state: SessionState, context: WriteContext, graceMs: number): Promise<string | null>
-  /** Refreshes the last-active time only; returns the cookie value to send. */
-  touch(state: SessionState, context: WriteContext): string | Promise<string>
-  /** Deletes a stored session by handle (no-op for cookie storage). */
-  destroy(handle: string): void | Promise<void>
+  renew(state: SessionState, loaded: LoadedSession, now: number, graceMs: number): Promise<WriteOutcome>
+  /** Deletes a stored record by handle. */
+  destroy(handle: string): Promise<void>
 }
 
-/** Payload kept in a server record's `data`. */
-export interface StoredPayload {
-  /** Data. */
-  d: Bag
-  /** Flash values. */
-  f?: Bag
-  /** The session's own idle timeout, seconds. */
-  m?: number
-  /** When the id was last given, epoch ms (absent: the record's createdAt). */
-  n?: number
-  /** Set on an old record during a renewal grace window: the handle of the renewed record. */
-  r?: string
+/** Flash values to keep: the unconsumed incoming ones plus this request's. */
+export function flashToKeep(state: SessionState): Bag {
+  if (state.flashOut === null) return state.flashIn
+  return Object.assign(bag(state.flashIn), state.flashOut)
 }
 
 /** Type guard for a plain object. */

@@ -1,0 +1,123 @@
+/**
+ * Carrying out a commit plan: the plan's input is read off a request's state, the plan is made by
+ * {@link planCommit}, and its steps run against the storage in order. Internal.
+ *
+ * @module
+ */
+import { clearCookie, isLocalPlainHttp, setCookie } from './cookie.ts'
+import type { ResolvedOptions } from './options.ts'
+import { type CommitPlan, type PlanInput, planCommit, type Step } from './plan.ts'
+import type { RequestState } from './request.ts'
+import type { SessionState } from './session.ts'
+import type { WriteOutcome } from './storage.ts'
+
+/** The plan's input for a request whose session was loaded into `state`. */
+export function planInput(options: ResolvedOptions, rs: RequestState, state: SessionState): PlanInput {
+  const storage = options.storage.kind
+  const loaded = rs.loaded
+  const live = rs.loadedAs === 'live' || rs.loadedAs === 'forwarded'
+  const renewal = options.renewalIntervalMs
+  const changes = state.changes
+  return {
+    storage,
+    loaded: rs.loadedAs,
+    rotated: loaded?.rotated === true,
+    stale: rs.stale !== null,
+    fresh: rs.replacedByNew,
+    invalidated: state.invalidated,
+    regenerated: state.regenerated,
+    changed: state.changed,
+    cookieChanged: changes.maxAge || changes.persistent,
+    persistent: state.isPersistent(state),
+    touchDue: live && !rs.replacedByNew && state.touchDue(state),
+    renewalDue:
+      renewal !== null &&
+      storage === 'server' &&
+      rs.loadedAs === 'live' &&
+      !rs.replacedByNew &&
+      state.now() - state.renewedAt >= renewal,
+  }
+}
+
+/** Whether the automatic Secure attribute applies to this request. */
+function secure(options: ResolvedOptions, rs: RequestState): boolean {
+  return options.cookie.secure ?? !isLocalPlainHttp(rs.transport(), options.production)
+}
+
+/** The Set-Cookie headers of a finished plan. */
+function cookies(
+  options: ResolvedOptions,
+  rs: RequestState,
+  state: SessionState,
+  plan: CommitPlan,
+  outcome: WriteOutcome,
+  now: number,
+): string[] {
+  if (plan.cookie === 'clear') return [clearCookie(options.cookie, secure(options, rs))]
+  if (plan.cookie === 'keep' || outcome !== 'ok') return []
+  const value = options.storage.cookieValue(state, now)
+  let maxAge: number | undefined
+  if (state.isPersistent(state)) {
+    const left = state.deadline({ ...state, lastActiveAt: now }) - now
+    if (Number.isFinite(left)) maxAge = Math.max(0, Math.ceil(left / 1000))
+  }
+  return [setCookie(options.cookie, value, maxAge, secure(options, rs), now)]
+}
+
+/** Runs the plan's store steps: creation first, then the patch or touch, then every deletion. */
+async function run(
+  options: ResolvedOptions,
+  rs: RequestState,
+  state: SessionState,
+  steps: readonly Step[],
+  now: number,
+): Promise<WriteOutcome> {
+  const storage = options.storage
+  const loaded = rs.loaded
+  let outcome: WriteOutcome = 'ok'
+  const deletions: string[] = []
+  for (const step of steps) {
+    switch (step) {
+      case 'create':
+        await storage.create(state, now)
+        break
+      case 'patch':
+      case 'touch':
+        outcome = await storage.patch(state, now, step === 'touch')
+        break
+      case 'renew':
+        if (loaded !== null) {
+          outcome = await storage.renew(state, loaded, now, options.renewalGraceMs)
+        }
+        break
+      case 'destroy-loaded':
+        if (loaded?.handle) deletions.push(loaded.handle)
+        break
+      case 'destroy-forwarder':
+        if (loaded?.forwardedFrom) deletions.push(loaded.forwardedFrom)
+        break
+      case 'destroy-stale':
+        if (rs.stale !== null) deletions.push(rs.stale)
+        break
+    }
+  }
+  await Promise.all(deletions.map((handle) => storage.destroy(handle)))
+  return outcome
+}
+
+/**
+ * Commits a loaded request: plans, runs the store steps, and returns the Set-Cookie headers —
+ * directly when the plan has no store work, as a promise otherwise.
+ */
+export function commitState(
+  options: ResolvedOptions,
+  rs: RequestState,
+  state: SessionState,
+): string[] | Promise<string[]> {
+  const plan = planCommit(planInput(options, rs, state))
+  const now = options.clock()
+  if (plan.steps.length === 0) return cookies(options, rs, state, plan, 'ok', now)
+  return run(options, rs, state, plan.steps, now).then((outcome) =>
+    cookies(options, rs, state, plan, outcome, now),
+  )
+}

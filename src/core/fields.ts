@@ -1,0 +1,99 @@
+/**
+ * How a session becomes store fields and back, and what a field-level patch does to them. Every
+ * data value is encoded on its own (`d:<key>`), as is every flash value (`f:<key>`); metadata uses
+ * names without a colon. Internal.
+ *
+ * @module
+ */
+import type { Bag } from './session.ts'
+import type { Serializer, SessionFields, SessionPatch } from './types.ts'
+
+/** Prefix of data fields. */
+export const DATA = 'd:'
+/** Prefix of flash fields. */
+export const FLASH = 'f:'
+/** Metadata: the session's own idle timeout in seconds. */
+export const MAX_AGE = 'm'
+/** Metadata: when the id was last given, epoch ms (absent: the record's createdAt). */
+export const RENEWED_AT = 'n'
+/** Metadata: the cookie mode, `'1'` persistent, `'0'` browser-session (absent: the default). */
+export const PERSISTENT = 'p'
+
+/** What a session's fields decode to. */
+export interface DecodedFields {
+  data: Bag
+  flash: Bag
+  maxAge: number | undefined
+  renewedAt: number | undefined
+  persistent: boolean | undefined
+}
+
+function bagOf(): Bag {
+  return Object.create(null) as Bag
+}
+
+/**
+ * Decodes stored fields; null when any field is malformed. A field of an unknown kind is ignored
+ * (written by a newer version).
+ */
+export function decodeFields(fields: SessionFields, serializer: Serializer): DecodedFields | null {
+  const out: DecodedFields = {
+    data: bagOf(),
+    flash: bagOf(),
+    maxAge: undefined,
+    renewedAt: undefined,
+    persistent: undefined,
+  }
+  try {
+    for (const name in fields) {
+      const text = fields[name] as string
+      if (name.startsWith(DATA)) out.data[name.slice(2)] = serializer.parse(text)
+      else if (name.startsWith(FLASH)) out.flash[name.slice(2)] = serializer.parse(text)
+      else if (name === MAX_AGE) out.maxAge = positive(text)
+      else if (name === RENEWED_AT) out.renewedAt = positive(text)
+      else if (name === PERSISTENT) out.persistent = text === '1'
+    }
+  } catch {
+    return null
+  }
+  return out
+}
+
+function positive(text: string): number {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError('not a positive number')
+  return value
+}
+
+/** Everything a new record holds. */
+export function encodeFields(
+  view: DecodedFields,
+  serializer: Serializer,
+): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (const key in view.data) fields[DATA + key] = serializer.stringify(view.data[key])
+  for (const key in view.flash) fields[FLASH + key] = serializer.stringify(view.flash[key])
+  if (view.maxAge !== undefined) fields[MAX_AGE] = String(view.maxAge)
+  if (view.renewedAt !== undefined) fields[RENEWED_AT] = String(view.renewedAt)
+  if (view.persistent !== undefined) fields[PERSISTENT] = view.persistent ? '1' : '0'
+  return fields
+}
+
+/**
+ * What a patch does to fields, as every store must: `clearPrefix`, then `unset`, then `set`. The
+ * reference the stores are tested against, and the merge of a renewal that raced a patch.
+ */
+export function applyPatch(
+  fields: SessionFields,
+  patch: Pick<SessionPatch, 'set' | 'unset' | 'clearPrefix'>,
+): Record<string, string> {
+  const out: Record<string, string> = Object.create(null)
+  const prefix = patch.clearPrefix
+  for (const name in fields) {
+    if (prefix !== undefined && name.startsWith(prefix)) continue
+    out[name] = fields[name] as string
+  }
+  for (const name of patch.unset) delete out[name]
+  for (const name in patch.set) out[name] = patch.set[name] as string
+  return out
+}
