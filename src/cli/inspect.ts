@@ -1,12 +1,15 @@
 /**
- * `sessionware inspect`: decodes a session cookie with the given keys and prints its payload and
- * which key opened it. For debugging; it reads nothing but its arguments.
+ * `sessionware inspect`: decodes a session cookie with the application's keys and prints its
+ * payload and which key opened it. For debugging. Keys come from the `SESSION_KEYS` environment
+ * variable or from stdin, never from the command line, where `ps` and the shell history show them.
  *
  * Subpath: none (a command of the `sessionware` executable, `dist/cli/main.js`).
  *
  * @module
  */
 
+import { readFileSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import { parseArgs } from 'node:util'
 import { createSealedCodec } from '../codecs/sealed.ts'
 import { createSignedCodec } from '../codecs/signed.ts'
@@ -15,23 +18,37 @@ import { SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { keyId } from '../lib/keys.ts'
 import { plainCodec } from '../lib/plain-codec.ts'
 
+/** The environment variable that holds the keys: comma-separated, newest first (as in the demo). */
+export const KEYS_VARIABLE = 'SESSION_KEYS'
+
 /** Help text of `sessionware inspect`. */
 export const INSPECT_USAGE: string = `Usage:
-  sessionware inspect --key <key> [--key <key> ...] [--codec <name>] <value>
+  sessionware inspect [--codec <name>] [--keys-from-stdin] <value>
 
 Decodes a session cookie and prints its payload (pretty-printed when it is JSON) and which key
 opened it. A cookie opened by any key but the first is "rotated": the application re-issues it
-with the first key. <value> is the cookie value; name=value is accepted too. Write --key=<key>
-for a key, and put -- before a cookie value that starts with '-'.
+with the first key. <value> is the cookie value; name=value is accepted too. Put -- before a
+cookie value that starts with '-'.
+
+Keys are never given on the command line (ps and the shell history would show them). They come
+from ${KEYS_VARIABLE}, comma-separated and newest first, as the application reads it, or with
+--keys-from-stdin from stdin, one key per line, newest first (${KEYS_VARIABLE} is then ignored):
+  sessionware inspect --keys-from-stdin <value> < keys.txt
 
 Options:
-  -k, --key <key>  a key, as in the codec's keys option; repeat for several, newest first
-  --codec <name>   sealed (default), signed or plain (plain takes no key)
-  -h, --help       show this help
+  --keys-from-stdin  read the keys from stdin instead of ${KEYS_VARIABLE}
+  --codec <name>     sealed (default), signed or plain (plain takes no key)
+  -h, --help         show this help
 
 Exit status: 0 when the cookie decodes, 1 when it does not ("invalid cookie: <reason>" on
 stderr, reason one of malformed, tampered, unknown-key), 2 on a usage error.
 `
+
+/** Why a key on the command line is refused, and what to do instead. */
+const KEY_ARGUMENT_REFUSED = `keys are not accepted on the command line, where ps and the shell history show them.
+Set ${KEYS_VARIABLE} (comma-separated, newest first), or pass --keys-from-stdin and write the
+keys to stdin, one per line. A key typed on the command line may already be in the shell
+history.`
 
 type KeyedFactory = (options: { keys: string[] }) => CookieCodec
 
@@ -46,21 +63,29 @@ const REASON_HINTS: Readonly<Record<string, string>> = {
   'unknown-key': 'none of the given keys wrote this cookie (its key id matches none of them)',
 }
 
+/** The keys found, and where (for messages). */
+interface FoundKeys {
+  readonly keys: string[]
+  readonly source: string
+}
+
 /**
- * Runs `sessionware inspect` with the arguments that follow the command name, writing to the
- * process's stdout and stderr.
+ * Runs `sessionware inspect` with the arguments that follow the command name, reading keys from
+ * `SESSION_KEYS` or stdin and writing to the process's stdout and stderr.
  *
- * @returns the exit code: 0 when the cookie decodes, 1 when it does not, 2 on a usage error.
+ * @returns the exit code: 0 when the cookie decodes, 1 when it does not, 2 on a usage error
+ *   (a key given as an argument included).
  */
 export function inspect(args: readonly string[]): number {
-  let keys: string[]
+  if (hasKeyOption(args)) return usageError(KEY_ARGUMENT_REFUSED)
+  let fromStdin: boolean
   let codecName: string
   let positionals: string[]
   try {
     const parsed = parseArgs({
       args: [...args],
       options: {
-        key: { type: 'string', short: 'k', multiple: true },
+        'keys-from-stdin': { type: 'boolean' },
         codec: { type: 'string', default: 'sealed' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -71,7 +96,7 @@ export function inspect(args: readonly string[]): number {
       process.stdout.write(INSPECT_USAGE)
       return 0
     }
-    keys = parsed.values.key ?? []
+    fromStdin = parsed.values['keys-from-stdin'] === true
     codecName = parsed.values.codec
     positionals = parsed.positionals
   } catch (error) {
@@ -84,20 +109,31 @@ export function inspect(args: readonly string[]): number {
 
   let codec: CookieCodec
   let factory: KeyedFactory | undefined
+  let keys: string[] = []
   if (codecName === 'plain') {
-    if (keys.length > 0) return usageError('the plain codec takes no --key')
+    // SESSION_KEYS may be set for the application; the plain codec simply does not use it.
+    if (fromStdin) return usageError('the plain codec takes no keys; drop --keys-from-stdin')
     codec = plainCodec
   } else {
     factory = KEYED_CODECS[codecName]
     if (factory === undefined) {
       return usageError(`unknown codec '${codecName}'; --codec must be sealed, signed or plain`)
     }
-    if (keys.length === 0) return usageError(`the ${codecName} codec needs at least one --key`)
+    const found = fromStdin ? keysFromStdin() : keysFromEnvironment()
+    if (typeof found === 'string') return usageError(found)
+    if (found.keys.length === 0) {
+      return usageError(
+        `the ${codecName} codec needs at least one key: set ${KEYS_VARIABLE} (comma-separated, ` +
+          'newest first), or pass --keys-from-stdin and write the keys to stdin, one per line',
+      )
+    }
+    keys = found.keys
     try {
       codec = factory({ keys })
     } catch (error) {
       if (!(error instanceof SessionConfigError)) throw error
-      return usageError(error.message)
+      // The codec's message counts keys from 0 and never repeats a key.
+      return usageError(`the keys from ${found.source}: ${error.message}`)
     }
   }
 
@@ -129,6 +165,48 @@ export function inspect(args: readonly string[]): number {
   lines.push('payload:', printable(pretty(decoded.payload)))
   process.stdout.write(`${lines.join('\n')}\n`)
   return 0
+}
+
+/** Whether the arguments (before a `--`) hold `--key`/`-k` in any spelling, with or without a value. */
+function hasKeyOption(args: readonly string[]): boolean {
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: {
+      key: { type: 'string', short: 'k', multiple: true },
+      'keys-from-stdin': { type: 'boolean' },
+      codec: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  })
+  return tokens.some((token) => token.kind === 'option' && token.name === 'key')
+}
+
+/** The keys in SESSION_KEYS: comma-separated, each trimmed; none when unset or blank. */
+function keysFromEnvironment(): FoundKeys {
+  const text = process.env[KEYS_VARIABLE]?.trim() ?? ''
+  const keys = text === '' ? [] : text.split(',').map((key) => key.trim())
+  return { keys, source: KEYS_VARIABLE }
+}
+
+/** The keys on stdin: one per line, each trimmed, blank lines skipped; or why they cannot be read. */
+function keysFromStdin(): FoundKeys | string {
+  if (isatty(0)) {
+    process.stderr.write('Enter the keys, one per line, newest first; end with Ctrl-D.\n')
+  }
+  let text: string
+  try {
+    text = readFileSync(0, 'utf8')
+  } catch (error) {
+    return `cannot read the keys from stdin: ${error instanceof Error ? error.message : String(error)}`
+  }
+  const keys = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+  return { keys, source: 'stdin' }
 }
 
 /** Accepts `name=value` and a double-quoted value as well as the bare value. */

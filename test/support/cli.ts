@@ -5,7 +5,7 @@
  * @module
  */
 
-import { execFileSync, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,8 +51,68 @@ export function ensureCliBuilt(): void {
   }
 }
 
-/** Runs `node dist/cli/main.js ...args`. */
-export function runCli(args: readonly string[]): CliResult {
-  const result = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8' })
+/** How to run the CLI. */
+export interface CliOptions {
+  /**
+   * Variables added to the child's environment, which is otherwise this process's environment
+   * without `SESSION_KEYS` (so the caller's own keys never reach a test). Default: none.
+   */
+  readonly env?: Readonly<Record<string, string>>
+  /** Written to the child's stdin, which is then closed. Default: an empty stdin. */
+  readonly input?: string
+}
+
+function childEnv(env: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env }
+  delete base.SESSION_KEYS
+  return { ...base, ...env }
+}
+
+/** Runs `node dist/cli/main.js ...args` to its end. */
+export function runCli(args: readonly string[], options: CliOptions = {}): CliResult {
+  const result = spawnSync(process.execPath, [MAIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: childEnv(options.env),
+    input: options.input ?? '',
+    timeout: 30_000,
+  })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** A CLI process started by {@link startCli}, its stdin left open. */
+export interface RunningCli {
+  /** The child process (its stdin is a pipe). */
+  readonly child: ChildProcess
+  /** Settles when the process has ended, with what it wrote. */
+  readonly done: Promise<CliResult>
+}
+
+/**
+ * Starts `node dist/cli/main.js ...args` without waiting for it, its stdin open, so a test can
+ * look at the running process. The process is killed after 30 s if it has not ended.
+ */
+export function startCli(
+  args: readonly string[],
+  options: Omit<CliOptions, 'input'> = {},
+): RunningCli {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd: ROOT,
+    env: childEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: 30_000,
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+  return { child, done }
 }
