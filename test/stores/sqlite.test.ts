@@ -29,6 +29,7 @@ let fileOffset = 0
 let fileStore: SqliteStore | undefined
 after(() => fileStore?.close())
 runStoreSuite('sqlite store (file, WAL)', async () => {
+  fileOffset = 0 // each test starts on wall-clock time
   fileStore ??= createSqliteStore(join(dir, 'suite.db'), {
     clock: () => Date.now() + fileOffset,
   })
@@ -53,12 +54,17 @@ describe('sqlite store specifics', () => {
     const first = createSqliteStore(path)
     const stored = record('persisted', { subject: 'alice' })
     await first.create(stored)
-    await first.update({ ...stored, data: '{"v":2}' }, 1)
+    const { lastActiveAt, expiresAt } = stored
+    await first.patch('persisted', { set: { 'd:v': '2' }, unset: [], lastActiveAt, expiresAt })
     await first.close()
 
     const second = createSqliteStore(path)
     try {
-      assert.deepEqual(await second.get('persisted'), { ...stored, data: '{"v":2}', version: 2 })
+      assert.deepEqual(await second.get('persisted'), {
+        ...stored,
+        fields: { ...stored.fields, 'd:v': '2' },
+        version: 2,
+      })
       assert.deepEqual(
         (await second.listBySubject('alice')).map((r) => r.id),
         ['persisted'],
@@ -91,12 +97,13 @@ describe('sqlite store specifics', () => {
         columns.map((c) => [c.name, c.type, c.notnull, c.pk]),
         [
           ['id', 'TEXT', 0, 1],
-          ['data', 'TEXT', 1, 0],
+          ['fields', 'TEXT', 1, 0],
           ['version', 'INTEGER', 1, 0],
           ['created_at', 'INTEGER', 1, 0],
           ['last_active_at', 'INTEGER', 1, 0],
           ['expires_at', 'INTEGER', 1, 0],
           ['subject', 'TEXT', 0, 0],
+          ['moved_to', 'TEXT', 0, 0],
         ],
       )
       assert.equal(inspector.pragma('journal_mode', { simple: true }), 'wal')
@@ -104,6 +111,46 @@ describe('sqlite store specifics', () => {
       inspector.close()
       await store.close()
     }
+  })
+
+  it('stores the fields as one JSON object of strings, hostile names included', async (t) => {
+    const db = new Database(':memory:')
+    t.after(() => db.close())
+    const store = createSqliteStore(db, { pruneInterval: 0 })
+    const names = ['d:"', "d:'", 'd:\\', 'd:$.a', '__proto__', 'd:{}', 'd:🎉']
+    const set = Object.fromEntries(names.map((name) => [name, JSON.stringify(name)]))
+    await store.create(record('json', { fields: { m: '60', 'f:x': '1' } }))
+    const now = Date.now()
+    const patch = { set, unset: ['m'], clearPrefix: 'f:', lastActiveAt: now, expiresAt: now + HOUR }
+    assert.deepEqual(await store.patch('json', patch), { ok: true, version: 2 })
+    const rows = db
+      .prepare(
+        "SELECT key, type, value FROM sessionware_sessions AS s, json_each(s.fields) WHERE s.id = 'json'",
+      )
+      .all() as { key: string; type: string; value: string }[]
+    assert.deepEqual(
+      rows.map((row) => [row.key, row.type, row.value]).sort(),
+      names.map((name) => [name, 'text', JSON.stringify(name)]).sort(),
+    )
+  })
+
+  it('refuses a table of the earlier layout with a SessionConfigError that says what to do', async (t) => {
+    const db = new Database(':memory:')
+    t.after(() => db.close())
+    db.exec(
+      'CREATE TABLE old_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, version INTEGER NOT NULL, ' +
+        'created_at INTEGER NOT NULL, last_active_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, subject TEXT)',
+    )
+    const store = createSqliteStore(db, { table: 'old_sessions', pruneInterval: 0 })
+    await assert.rejects(store.get('x'), (error: unknown) => {
+      assert.equal((error as { code?: unknown }).code, 'ERR_SESSION_CONFIG')
+      assert.match(String(error), /old_sessions.*earlier sessionware layout/)
+      assert.match(String(error), /DROP TABLE "old_sessions"/)
+      return true
+    })
+    // Once the table is gone, the same store creates the new one and works.
+    db.exec('DROP TABLE old_sessions')
+    assert.deepEqual(await store.create(record('fresh')), { ok: true, version: 1 })
   })
 
   it('uses the table named in options', async (t) => {
@@ -193,10 +240,10 @@ describe('sqlite store specifics', () => {
   it('disables automatic pruning with pruneInterval 0 and says so in capabilities', async (t) => {
     const store = createSqliteStore(':memory:', { pruneInterval: 0 })
     t.after(() => store.close())
-    assert.deepEqual(store.capabilities, { atomic: true, ttl: false, subjectIndex: true })
+    assert.deepEqual(store.capabilities, { patch: 'server', ttl: false, subjectIndex: true })
     const pruning = createSqliteStore(':memory:')
     t.after(() => pruning.close())
-    assert.deepEqual(pruning.capabilities, { atomic: true, ttl: true, subjectIndex: true })
+    assert.deepEqual(pruning.capabilities, { patch: 'server', ttl: true, subjectIndex: true })
   })
 
   it('does not keep the process alive', async () => {

@@ -43,7 +43,9 @@ export interface StoreFixture {
   store: SessionStore
   /**
    * Moves the store's clock forward by `ms` milliseconds (or waits that long for a real server).
-   * Without it, the scenarios that need time to pass are skipped.
+   * Without it, the scenarios that need time to pass are skipped. The move must not outlive the
+   * test: a setup that shares one store between tests resets its clock offset to 0, since every
+   * scenario builds its deadlines from `Date.now()`.
    */
   advance?: (ms: number) => void | Promise<void>
 }
