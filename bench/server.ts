@@ -106,23 +106,23 @@ function bareNode(): Handler {
 type Data = { n: number }
 
 async function sessionware(storageKind: 'sealed' | 'memory' | 'redis'): Promise<Handler> {
-  const { createSessions, cookieStorage, serverStorage, getSession } = await import(
+  const { createSessions, createCookieStorage, createServerStorage, getSession } = await import(
     '../src/index.ts'
   )
   const { withSessions } = await import('../src/adapters/node.ts')
-  let storage: ReturnType<typeof cookieStorage>
+  let storage: ReturnType<typeof createCookieStorage>
   if (storageKind === 'sealed') {
     const { createSealedCodec } = await import('../src/codecs/sealed.ts')
-    storage = cookieStorage({ codec: createSealedCodec({ keys: [secret()] }) })
+    storage = createCookieStorage({ codec: createSealedCodec({ keys: [secret()] }) })
   } else if (storageKind === 'memory') {
     const { createMemoryStore } = await import('../src/stores/memory.ts')
     // The default cap is 10,000 records; the benchmark holds 10,000 rotation sessions plus one.
-    storage = serverStorage({ store: createMemoryStore({ maxEntries: 50_000 }) })
+    storage = createServerStorage({ store: createMemoryStore({ maxEntries: 50_000 }) })
   } else {
     const { createRedisStore } = await import('../src/stores/redis.ts')
     const { url, prefix } = redisTarget('sessionware-redis')
     const client = await redisClient(url, true)
-    storage = serverStorage({ store: createRedisStore(client, { keyPrefix: prefix }) })
+    storage = createServerStorage({ store: createRedisStore(client, { keyPrefix: prefix }) })
   }
   const sessions = createSessions<Data>({ storage })
   return withSessions(sessions, async (req, res) => {

@@ -8,12 +8,16 @@ import { withSessions } from '../src/adapters/node.ts'
 import { createSealedCodec } from '../src/codecs/sealed.ts'
 import {
   type AnySessionError,
-  cookieStorage,
+  createCookieStorage,
   createSessions,
   getSession,
   newSession,
   type Session,
 } from '../src/index.ts'
+// @ts-expect-error the root exports no resolved-option types (they live in the adapter kit)
+import type { ResolvedOptions } from '../src/index.ts'
+
+export type NotExported = ResolvedOptions
 
 type Equals<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -23,7 +27,7 @@ type Data = { user?: string; visits: number; cart?: string[] }
 type Flash = { message: string }
 
 const sessions = createSessions<Data, Flash>({
-  storage: cookieStorage({ codec: createSealedCodec({ keys: ['k'.repeat(32)] }) }),
+  storage: createCookieStorage({ codec: createSealedCodec({ keys: ['k'.repeat(32)] }) }),
 })
 
 export async function typed(req: IncomingMessage): Promise<void> {
@@ -54,6 +58,20 @@ export async function typed(req: IncomingMessage): Promise<void> {
   const fresh = await newSession<Data, Flash>(req)
   // @ts-expect-error setSubject takes a string or null
   fresh.setSubject(42)
+  fresh.update({ visits: 2, user: 'ann' })
+  // @ts-expect-error update checks value types
+  fresh.update({ visits: 'two' })
+  // @ts-expect-error update refuses unknown keys
+  fresh.update({ colour: 'red' })
+  expectType<Equals<ReturnType<typeof fresh.pop<'cart'>>, string[] | undefined>>(true)
+  expectType<Equals<typeof fresh.isEmpty, boolean>>(true)
+  fresh.persistent = false
+  // @ts-expect-error persistent is a boolean
+  fresh.persistent = 'yes'
+  // @ts-expect-error revokeSession always names the owner
+  await sessions.revokeSession('handle')
+  await sessions.revokeSession('handle', 'user-1')
+  await sessions.adminRevokeSession('handle')
 }
 
 export function errors(error: unknown): string {
@@ -65,6 +83,8 @@ export function errors(error: unknown): string {
       return e.operation
     case 'ERR_SESSION_DECODE':
       return e.reason
+    case 'ERR_SESSION_REPLACED':
+      return 'replaced'
     default:
       return e.code
   }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Session, SessionData, Sessions } from '../../src/index.ts'
+import type { Session, SessionData, SessionManager } from '../../src/index.ts'
 import { type Routes, readBody, sendJson } from './http.ts'
 
 /** Keys the session serializer drops on read; refused rather than silently lost. */
@@ -24,7 +24,7 @@ function shape(session: Session<SessionData, SessionData>) {
 
 /** The JSON API routes. */
 export function apiRoutes<Data extends SessionData, Flash extends SessionData>(
-  sessions: Sessions<Data, Flash>,
+  sessions: SessionManager<Data, Flash>,
 ): Routes {
   const load = (req: object) =>
     sessions.getSession(req) as Promise<Session<SessionData, SessionData>>

@@ -13,14 +13,14 @@ import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
 import {
   type CookieCodec,
-  cookieStorage,
+  createCookieStorage,
   createSessions,
   SessionConfigError,
   SessionCookieTooLargeError,
   type SessionStorage,
   type SessionStore,
   SessionStoreError,
-  serverStorage,
+  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 import { createSqliteStore } from '../../src/stores/sqlite.ts'
@@ -60,14 +60,14 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
   if (config.store === 'memory') {
     const store = createMemoryStore()
     return {
-      storage: serverStorage({ store }),
+      storage: createServerStorage({ store }),
       description: 'memory (lost on restart)',
       close: async () => store.close?.(),
     }
   }
   if (config.store === 'redis' || config.store === 'memcached' || config.store === 'postgres') {
     const { store, description, close } = await openServerStore(config, log)
-    return { storage: serverStorage({ store }), description, close }
+    return { storage: createServerStorage({ store }), description, close }
   }
   if (config.store === 'sqlite') {
     let store: SessionStore
@@ -80,7 +80,7 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
       )
     }
     return {
-      storage: serverStorage({ store }),
+      storage: createServerStorage({ store }),
       description: `sqlite (${config.sqlitePath})`,
       close: async () => store.close?.(),
     }
@@ -92,7 +92,7 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
     codec = config.codec === 'sealed' ? createSealedCodec({ keys }) : createSignedCodec({ keys })
   }
   return {
-    storage: cookieStorage({ codec }),
+    storage: createCookieStorage({ codec }),
     description: `cookie (${config.codec} codec)`,
     close: async () => {},
   }

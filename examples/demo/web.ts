@@ -12,7 +12,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Session, SessionData, Sessions } from '../../src/index.ts'
+import type { Session, SessionData, SessionManager } from '../../src/index.ts'
 import { type Routes, readBody, redirect, sendHtml } from './http.ts'
 import {
   cookieSessionsPage,
@@ -29,7 +29,7 @@ export type DemoData = SessionData
 /** Flash values. */
 export type DemoFlash = { message: string }
 /** The demo's session manager. */
-export type DemoSessions = Sessions<DemoData, DemoFlash>
+export type DemoSessions = SessionManager<DemoData, DemoFlash>
 type DemoSession = Session<DemoData, DemoFlash>
 
 /** What the pages need besides the request. */

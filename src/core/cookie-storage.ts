@@ -1,6 +1,6 @@
 /**
  * Stateless cookie storage: the whole session, with its creation and last-active times, is encoded
- * into the cookie by a codec. Exported from `sessionware` as {@link cookieStorage}.
+ * into the cookie by a codec. Exported from `sessionware` as {@link createCookieStorage}.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { type Bag, bag, type SessionState } from './session.ts'
 import { flashToKeep, isPlainObject, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
-/** Options of {@link cookieStorage}. */
+/** Options of {@link createCookieStorage}. */
 export interface CookieStorageOptions {
   /**
    * Turns the payload into the cookie value: `createSealedCodec({ keys })` (encrypted,

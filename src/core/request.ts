@@ -183,7 +183,7 @@ export function getSession<
 }
 
 /**
- * A fresh, empty session for the request, ignoring its cookie (see `Sessions.newSession`).
+ * A fresh, empty session for the request, ignoring its cookie (see `SessionManager.newSession`).
  *
  * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
  */

@@ -1,6 +1,6 @@
 /**
  * Server storage: the cookie holds a random id, a {@link SessionStore} holds the session under a
- * hash of that id. Exported from `sessionware` as {@link serverStorage}.
+ * hash of that id. Exported from `sessionware` as {@link createServerStorage}.
  *
  * @module
  */
@@ -40,7 +40,7 @@ import {
   type SessionStore,
 } from './types.ts'
 
-/** Options of {@link serverStorage}. */
+/** Options of {@link createServerStorage}. */
 export interface ServerStorageOptions {
   /** The store: `createMemoryStore()`, `createSqliteStore(path)`, … Required. */
   store: SessionStore

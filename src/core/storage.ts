@@ -1,6 +1,6 @@
 /**
  * The storage layer between the manager and where sessions live. Created with
- * {@link cookieStorage} or {@link serverStorage}; its members are for the manager, not for
+ * {@link createCookieStorage} or {@link createServerStorage}; its members are for the manager, not for
  * application code.
  *
  * @module

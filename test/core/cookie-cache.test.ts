@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
-import { type CookieCodec, cookieStorage, createSessions } from '../../src/index.ts'
+import { type CookieCodec, createCookieStorage, createSessions } from '../../src/index.ts'
 
 const KEY = 'k'.repeat(40)
 const transport = () => ({ encrypted: false, host: '127.0.0.1' })
@@ -26,7 +26,7 @@ function counting(): { codec: CookieCodec; decodes: () => number } {
 describe('cookie storage decode cache', () => {
   it('opens a repeated cookie once and still answers every request with its data', async () => {
     const { codec, decodes } = counting()
-    const sessions = createSessions<{ n: number }>({ storage: cookieStorage({ codec }) })
+    const sessions = createSessions<{ n: number }>({ storage: createCookieStorage({ codec }) })
     const first = {}
     const rs = sessions.attach(first, undefined, transport)
     ;(await sessions.getSession(first)).set('n', 7)
@@ -43,7 +43,7 @@ describe('cookie storage decode cache', () => {
     const { codec } = counting()
     let now = Date.now()
     const sessions = createSessions<{ n: number }>({
-      storage: cookieStorage({ codec }),
+      storage: createCookieStorage({ codec }),
       idleTimeout: 60,
       clock: () => now,
     })
@@ -65,7 +65,7 @@ describe('cookie storage decode cache', () => {
     const { codec, decodes } = counting()
     const reasons: string[] = []
     const sessions = createSessions({
-      storage: cookieStorage({ codec }),
+      storage: createCookieStorage({ codec }),
       onInvalidCookie: (reason) => reasons.push(reason),
     })
     for (let i = 0; i < 3; i++) {
@@ -84,7 +84,7 @@ describe('cookie storage decode cache', () => {
     ] as const) {
       const { codec, decodes } = counting()
       const sessions = createSessions<{ n: number }>({
-        storage: cookieStorage({ codec, cacheSize }),
+        storage: createCookieStorage({ codec, cacheSize }),
       })
       const cookies: string[] = []
       for (let n = 0; n < 2; n++) {
@@ -105,7 +105,7 @@ describe('cookie storage decode cache', () => {
 
   it('rejects a cacheSize that is not a non-negative integer', () => {
     const codec = createSealedCodec({ keys: [KEY] })
-    assert.throws(() => cookieStorage({ codec, cacheSize: -1 }), { code: 'ERR_SESSION_CONFIG' })
-    assert.throws(() => cookieStorage({ codec, cacheSize: 1.5 }), { code: 'ERR_SESSION_CONFIG' })
+    assert.throws(() => createCookieStorage({ codec, cacheSize: -1 }), { code: 'ERR_SESSION_CONFIG' })
+    assert.throws(() => createCookieStorage({ codec, cacheSize: 1.5 }), { code: 'ERR_SESSION_CONFIG' })
   })
 })

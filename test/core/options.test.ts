@@ -2,14 +2,14 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import {
-  cookieStorage,
+  createCookieStorage,
   createSessions,
   type SessionOptions,
-  serverStorage,
+  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 
-const storage = cookieStorage({ codec: createPlainCodec() })
+const storage = createCookieStorage({ codec: createPlainCodec() })
 const create = (options: Partial<SessionOptions>) => () => createSessions({ storage, ...options })
 const config = { code: 'ERR_SESSION_CONFIG' }
 
@@ -45,13 +45,15 @@ describe('options', () => {
 
   it('requires a storage', () => {
     assert.throws(() => createSessions({} as SessionOptions), config)
-    assert.throws(() => cookieStorage({} as never), config)
-    assert.throws(() => serverStorage({} as never), config)
+    assert.throws(() => createCookieStorage({} as never), config)
+    assert.throws(() => createServerStorage({} as never), config)
   })
 
   it('rejects a store that speaks another contract version', () => {
-    const store = { ...createMemoryStore(), contractVersion: 2 } as never
-    assert.throws(() => serverStorage({ store }), config)
+    const store = { ...createMemoryStore(), contractVersion: 1 } as never
+    assert.throws(() => createServerStorage({ store }), config)
+    const future = { ...createMemoryStore(), contractVersion: 3 } as never
+    assert.throws(() => createServerStorage({ store: future }), config)
   })
 
   it('rejects timeouts that are not positive numbers, and both timeouts off', () => {
@@ -63,7 +65,21 @@ describe('options', () => {
     assert.doesNotThrow(create({ idleTimeout: null }))
     assert.doesNotThrow(create({ absoluteTimeout: null }))
     assert.throws(create({ touchAfter: -1 }), config)
-    assert.throws(create({ conflictRetries: 1.5 }), config)
+    assert.throws(create({ conflictRetries: 3 } as never), config, 'moved to the server storage')
+    const store = createMemoryStore()
+    assert.throws(() => createServerStorage({ store, conflictRetries: 1.5 }), config)
+    assert.throws(() => createServerStorage({ store, conflictRetries: -1 }), config)
+  })
+
+  it('rejects a renewal grace of null and an interval shorter than the grace', () => {
+    assert.throws(create({ renewalInterval: 60, renewalGrace: null as never }), config)
+    assert.throws(create({ renewalGrace: null as never }), config)
+    assert.throws(create({ renewalInterval: 20, renewalGrace: 30 }), config)
+    assert.throws(create({ renewalInterval: 10 }), config, 'shorter than the default grace of 30 s')
+    assert.doesNotThrow(create({ renewalInterval: 30, renewalGrace: 30 }))
+    assert.doesNotThrow(create({ renewalInterval: 3600 }))
+    assert.throws(create({ renewalGrace: 0 }), config)
+    assert.throws(create({ renewalGrace: Number.POSITIVE_INFINITY }), config)
   })
 
   it('rejects cookie names, paths and domains that are not valid', () => {
@@ -100,7 +116,7 @@ describe('options', () => {
   it('rejects an id generator that makes short or unsafe ids', () => {
     const store = createMemoryStore()
     const sessions = createSessions({
-      storage: serverStorage({ store, generateId: () => 'short' }),
+      storage: createServerStorage({ store, generateId: () => 'short' }),
     })
     const req = {}
     sessions.attach(req, undefined, () => ({ encrypted: false, host: 'localhost' }))

@@ -3,7 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, getSession, serverStorage } from '../../src/index.ts'
+import { createSessions, getSession, createServerStorage } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 
 /** A server on a memory store whose clock the test moves; renewal every 60 s, 30 s of grace. */
@@ -12,7 +12,7 @@ async function serve(t: TestContext) {
   const clock = () => now
   const store = createMemoryStore({ clock })
   const sessions = createSessions({
-    storage: serverStorage({ store }),
+    storage: createServerStorage({ store }),
     renewalInterval: 60,
     renewalGrace: 30,
     idleTimeout: 3600,
@@ -107,7 +107,7 @@ describe('renewal', () => {
   })
 
   it('rejects renewal options that are not positive numbers', () => {
-    const storage = serverStorage({ store: createMemoryStore() })
+    const storage = createServerStorage({ store: createMemoryStore() })
     assert.throws(() => createSessions({ storage, renewalInterval: 0 }), {
       code: 'ERR_SESSION_CONFIG',
     })

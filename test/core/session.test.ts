@@ -2,12 +2,12 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import {
-  cookieStorage,
+  createCookieStorage,
   createSessions,
   getSession,
   newSession,
   type Session,
-  serverStorage,
+  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 
@@ -18,8 +18,8 @@ const transport = () => ({ encrypted: false, host: '127.0.0.1' })
 
 function managers() {
   return {
-    cookie: createSessions<Data, Flash>({ storage: cookieStorage({ codec: createPlainCodec() }) }),
-    server: createSessions<Data, Flash>({ storage: serverStorage({ store: createMemoryStore() }) }),
+    cookie: createSessions<Data, Flash>({ storage: createCookieStorage({ codec: createPlainCodec() }) }),
+    server: createSessions<Data, Flash>({ storage: createServerStorage({ store: createMemoryStore() }) }),
   }
 }
 
@@ -207,7 +207,7 @@ describe('Session', () => {
         return store.get(id)
       },
     }
-    const sessions = createSessions<Data, Flash>({ storage: serverStorage({ store: counting }) })
+    const sessions = createSessions<Data, Flash>({ storage: createServerStorage({ store: counting }) })
     const first = await request(sessions, undefined, (s) => s.set('visits', 1))
     loads = 0
     const req = {}

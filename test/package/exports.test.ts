@@ -54,10 +54,14 @@ describe('package', () => {
       'createSessions',
       'getSession',
       'newSession',
-      'cookieStorage',
-      'serverStorage',
+      'createCookieStorage',
+      'createServerStorage',
     ]) {
       assert.equal(typeof (core as unknown as Record<string, unknown>)[name], 'function', name)
+    }
+    // The root keeps what applications use: factories are create…, nothing internal leaks.
+    for (const name of Object.keys(core)) {
+      assert.doesNotMatch(name, /^(?:cookieStorage|serverStorage|Manager|RequestState|resolve)/, name)
     }
     assert.equal(core.errors.SessionStoreError.code, 'ERR_SESSION_STORE')
   })
