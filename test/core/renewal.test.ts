@@ -1,29 +1,55 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, getSession, createServerStorage } from '../../src/index.ts'
-import { createMemoryStore } from '../../src/stores/memory.ts'
+import { createSessions, createServerStorage, getSession, newSession } from '../../src/index.ts'
+import { createMemoryStore, type MemoryStore } from '../../src/stores/memory.ts'
 
-/** A server on a memory store whose clock the test moves; renewal every 60 s, 30 s of grace. */
-async function serve(t: TestContext) {
-  let now = Date.now()
-  const clock = () => now
-  const store = createMemoryStore({ clock })
+/** Where the test's store and hosts keep time: the store's clock; a host may run behind it. */
+interface World {
+  now: number
+  store: MemoryStore
+}
+
+function world(): World {
+  const w = { now: Date.now() } as World
+  w.store = createMemoryStore({ clock: () => w.now })
+  return w
+}
+
+/**
+ * A server on the world's memory store with renewal every 60 s and 30 s of grace; its clock runs
+ * `behindMs` behind the store's. Routes: `?set=key`, `?regenerate`, `?login` (newSession and
+ * `user`), `?logout`, `?wait` (held until the gate opens).
+ */
+async function serve(
+  t: TestContext,
+  w: World = world(),
+  options: { behindMs?: number; touchAfter?: number } = {},
+) {
+  const clock = () => w.now - (options.behindMs ?? 0)
   const sessions = createSessions({
-    storage: createServerStorage({ store }),
+    storage: createServerStorage({ store: w.store }),
     renewalInterval: 60,
     renewalGrace: 30,
     idleTimeout: 3600,
+    ...(options.touchAfter === undefined ? {} : { touchAfter: options.touchAfter }),
     clock,
   })
   let gate: Promise<void> | null = null
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
-      const session = await getSession(req)
+      let session = await getSession(req)
       if (url.searchParams.has('wait') && gate) await gate
+      if (url.searchParams.has('login')) {
+        session = await newSession(req)
+        session.set('user', true)
+      }
+      if (url.searchParams.has('regenerate')) session.regenerate()
+      if (url.searchParams.has('logout')) session.invalidate()
       const key = url.searchParams.get('set')
       if (key) session.set(key, true)
       res.setHeader('content-type', 'application/json')
@@ -37,15 +63,16 @@ async function serve(t: TestContext) {
     const response = await fetch(`${base}${path}`, { headers: cookie ? { cookie } : {} })
     const set = response.headers.getSetCookie()[0]
     return {
+      status: response.status,
       body: (await response.json()) as { id: string; isNew: boolean; data: Record<string, true> },
       cookie: set ? (set.split(';')[0] as string) : undefined,
     }
   }
   return {
     call,
-    store,
+    store: w.store,
     advance: (seconds: number) => {
-      now += seconds * 1000
+      w.now += seconds * 1000
     },
     hold: () => {
       let open: () => void = () => {}
@@ -55,6 +82,11 @@ async function serve(t: TestContext) {
       return open
     },
   }
+}
+
+/** The store key of a cookie (`session=<id>`): SHA-256 of the id, base64url. */
+function handleOf(cookie: string): string {
+  return createHash('sha256').update(cookie.slice('session='.length)).digest('base64url')
 }
 
 describe('renewal', () => {
@@ -92,7 +124,7 @@ describe('renewal', () => {
     assert.deepEqual((await call('/', fresh)).body.data, { a: true, b: true })
   })
 
-  it('replays a write that loaded the session before it was renewed onto the renewed session', async (t) => {
+  it('puts a write that loaded the session before it was renewed onto the renewed session', async (t) => {
     const { call, advance, hold } = await serve(t)
     const old = (await call('/?set=a')).cookie as string
     advance(61)
@@ -104,6 +136,89 @@ describe('renewal', () => {
     const late = await inFlight
     assert.equal(late.cookie, undefined)
     assert.deepEqual((await call('/', fresh)).body.data, { a: true, b: true, late: true })
+  })
+
+  it('regenerate through the old id ends both records and sends the new id', async (t) => {
+    const { call, advance, store } = await serve(t)
+    const old = (await call('/?set=a')).cookie as string
+    advance(61)
+    const renewed = (await call('/', old)).cookie as string
+    advance(5)
+    const regenerated = await call('/?regenerate', old) // a second tab still on the old id
+    assert.ok(regenerated.cookie, 'the regenerating response carries the new id')
+    assert.notEqual(regenerated.cookie, renewed)
+    assert.notEqual(regenerated.cookie, old)
+    assert.deepEqual((await call('/', regenerated.cookie)).body.data, { a: true }, 'still logged in')
+    assert.equal(await store.get(handleOf(old)), null, 'the pointer is gone')
+    assert.equal(await store.get(handleOf(renewed)), null, 'the renewed record is gone')
+    assert.equal((await call('/', renewed)).body.isNew, true)
+    assert.equal((await call('/', old)).body.isNew, true)
+  })
+
+  it('a login through the old id ends the renewed session too', async (t) => {
+    const { call, advance, store } = await serve(t)
+    const old = (await call('/?set=previous')).cookie as string
+    advance(61)
+    const renewed = (await call('/', old)).cookie as string
+    advance(5)
+    const login = await call('/?login', old)
+    assert.ok(login.cookie)
+    assert.deepEqual((await call('/', login.cookie)).body.data, { user: true })
+    assert.equal(await store.get(handleOf(renewed)), null, "the previous user's session is gone")
+    const stale = await call('/', renewed)
+    assert.equal(stale.body.isNew, true)
+    assert.deepEqual(stale.body.data, {})
+    assert.equal((await call('/', old)).body.isNew, true)
+  })
+
+  it('a logout through the old id ends both records', async (t) => {
+    const { call, advance, store } = await serve(t)
+    const old = (await call('/?set=a')).cookie as string
+    advance(61)
+    const renewed = (await call('/', old)).cookie as string
+    const logout = await call('/?logout', old)
+    assert.match(logout.cookie ?? '', /^session=$/)
+    assert.equal(await store.get(handleOf(renewed)), null)
+    assert.equal(await store.get(handleOf(old)), null)
+  })
+
+  it('never extends the pointer, even from a host whose clock runs 2 s behind', async (t) => {
+    const w = world()
+    const a = await serve(t, w)
+    const b = await serve(t, w, { behindMs: 2000, touchAfter: 0 }) // touches on every request
+    const old = (await a.call('/?set=a')).cookie as string
+    a.advance(61)
+    const renewed = (await a.call('/', old)).cookie as string
+    const pointer = await w.store.get(handleOf(old))
+    assert.equal(pointer?.movedTo, handleOf(renewed))
+    const graceEnds = pointer?.expiresAt as number
+    assert.equal(graceEnds, w.now + 30_000)
+    for (let i = 0; i < 5; i++) {
+      a.advance(5)
+      const touched = await b.call(i % 2 === 0 ? '/' : `/?set=b${i}`, old)
+      assert.equal(touched.status, 200)
+      assert.equal(touched.cookie, undefined)
+      assert.equal((await w.store.get(handleOf(old)))?.expiresAt, graceEnds, `request ${i}`)
+    }
+    a.advance(6) // 31 s after the renewal by the store's clock, 29 s by host b's
+    assert.equal((await b.call('/', old)).body.isNew, true, 'the old id is dead on host b too')
+    assert.equal((await a.call('/', old)).body.isNew, true)
+    assert.deepEqual((await a.call('/', renewed)).body.data, { a: true, b1: true, b3: true })
+  })
+
+  it('a write that loaded before the renewal goes to the renewed record, not onto the pointer', async (t) => {
+    const { call, advance, hold, store } = await serve(t)
+    const old = (await call('/?set=a')).cookie as string
+    advance(61)
+    const open = hold()
+    const inFlight = call('/?set=late&wait', old)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const renewed = (await call('/', old)).cookie as string
+    const graceEnds = (await store.get(handleOf(old)))?.expiresAt
+    open()
+    assert.equal((await inFlight).cookie, undefined)
+    assert.equal((await store.get(handleOf(old)))?.expiresAt, graceEnds)
+    assert.deepEqual((await call('/', renewed)).body.data, { a: true, late: true })
   })
 
   it('rejects renewal options that are not positive numbers', () => {
