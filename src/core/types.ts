@@ -36,8 +36,10 @@ export interface DecodedCookie {
 }
 
 /**
- * Turns a value into text and back. The default is JSON whose parser drops `__proto__`,
- * `constructor` and `prototype` keys so decoded data cannot pollute prototypes.
+ * Turns a value into text and back. The default, {@link jsonSerializer}, is JSON whose parser
+ * drops `__proto__` keys (also `\u`-escaped) at any depth, so decoded data cannot change a
+ * prototype, and keeps every other key (`constructor` and `prototype` are ordinary data). Server
+ * storage calls it once per data or flash value (each is its own store field).
  */
 export interface Serializer {
   /** Serializes a plain object. */
