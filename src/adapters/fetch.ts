@@ -6,9 +6,12 @@
  *
  * @module
  */
-import type { RequestTransport } from '../core/cookie.ts'
-import type { Sessions } from '../core/manager.ts'
+import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
+import { attachRequest } from './kit/attach.ts'
+import { withSessionCookies } from './kit/fetch-response.ts'
+import { finishRequest } from './kit/policy.ts'
+import { fetchTransport } from './kit/transport.ts'
 
 /** A Fetch-API handler; extra arguments (a server, an env, a context) are passed through. */
 export type FetchHandler<Args extends unknown[]> = (
@@ -16,18 +19,13 @@ export type FetchHandler<Args extends unknown[]> = (
   ...args: Args
 ) => Response | Promise<Response>
 
-function transportOf(request: Request): () => RequestTransport {
-  return () => {
-    const url = new URL(request.url)
-    return { encrypted: url.protocol === 'https:', host: url.host }
-  }
-}
-
 /**
  * Wraps a Fetch-API handler: inside it, `getSession(request)` works, and after it returns, the
- * session is committed and its Set-Cookie headers are appended to the response (copied first when
- * its headers are immutable, as for `Response.redirect()`). Errors from the handler or the commit
- * reject the returned promise, for the runtime's or framework's error path.
+ * session is committed and a copy of the response is returned with the Set-Cookie headers and
+ * `Vary: Cookie` (the handler's own `Response` is never modified: it may be shared). A handler
+ * that never asked for its session gets its own `Response` back untouched. A handler that throws
+ * or rejects saves nothing, and its error rejects the returned promise, as does a commit error,
+ * for the runtime's or framework's error path.
  *
  * @example
  * ```ts
@@ -42,29 +40,29 @@ export function withSessions<
   Flash extends SessionData,
   Args extends unknown[] = [],
 >(
-  sessions: Sessions<Data, Flash>,
+  sessions: SessionManager<Data, Flash>,
   handler: FetchHandler<Args>,
 ): (request: Request, ...args: Args) => Promise<Response> {
   return async (request, ...args) => {
-    const rs = sessions.attach(request, request.headers.get('cookie'), transportOf(request))
-    const response = await handler(request, ...args)
-    if (!rs.active) return response
+    const attached = attachRequest(sessions, request, {
+      cookieHeader: request.headers.get('cookie'),
+      transport: () => fetchTransport(request),
+    })
+    let response: Response
+    try {
+      response = await handler(request, ...args)
+    } catch (error) {
+      finishRequest(attached, true)
+      throw error
+    }
+    if (!attached.active) return response
     let cookies: string[]
     try {
-      cookies = await rs.commit()
+      cookies = await finishRequest(attached, false)
     } catch (error) {
       await response.body?.cancel().catch(() => {}) // the response is dropped: release its body
       throw error
     }
-    if (cookies.length === 0) return response
-    let out = response
-    try {
-      out.headers.append('set-cookie', cookies[0] as string)
-    } catch {
-      out = new Response(response.body, response)
-      out.headers.append('set-cookie', cookies[0] as string)
-    }
-    for (let i = 1; i < cookies.length; i++) out.headers.append('set-cookie', cookies[i] as string)
-    return out
+    return withSessionCookies(response, cookies, true)
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/fetch.ts'
-import { getSession, type Sessions } from '../../src/index.ts'
+import { getSession, type SessionManager } from '../../src/index.ts'
 import {
   createFixture,
   type Fixture,
@@ -42,7 +42,7 @@ async function write(request: Request): Promise<void> {
 describe('Fetch adapter: responses', () => {
   it('adds the Set-Cookie to a Response.redirect() despite its immutable headers', async (t) => {
     const { client } = await start(t, ({ sessions }) =>
-      withSessions(sessions as Sessions, async (request) => {
+      withSessions(sessions as SessionManager, async (request) => {
         await write(request)
         return Response.redirect('http://127.0.0.1/next', 303)
       }),
@@ -55,7 +55,7 @@ describe('Fetch adapter: responses', () => {
 
   it('keeps a Set-Cookie of the application next to the session cookie', async (t) => {
     const { client } = await start(t, ({ sessions }) =>
-      withSessions(sessions as Sessions, async (request) => {
+      withSessions(sessions as SessionManager, async (request) => {
         await write(request)
         return new Response('ok', { headers: { 'set-cookie': 'app=1; Path=/' } })
       }),
@@ -68,7 +68,7 @@ describe('Fetch adapter: responses', () => {
     const made: Response[] = []
     const returned: Response[] = []
     const { client } = await start(t, ({ sessions }) => {
-      const wrapped = withSessions(sessions as Sessions, async () => {
+      const wrapped = withSessions(sessions as SessionManager, async () => {
         const response = new Response('plain')
         made.push(response)
         return response
@@ -87,7 +87,7 @@ describe('Fetch adapter: responses', () => {
 
   it('rejects with the handler’s error', async (t) => {
     const { client, fixture } = await start(t, ({ sessions }) =>
-      withSessions(sessions as Sessions, async (request) => {
+      withSessions(sessions as SessionManager, async (request) => {
         await write(request)
         throw new TypeError('handler broke')
       }),

@@ -4,7 +4,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import { type NodeAdapterOptions, withSessions } from '../../src/adapters/node.ts'
-import { getSession, type Sessions } from '../../src/index.ts'
+import { getSession, type SessionManager } from '../../src/index.ts'
 import {
   appRoutes,
   createFixture,
@@ -49,7 +49,10 @@ async function start(
     const inner = fixture.store.inner
     t.after(() => inner.close())
   }
-  const base = await serve(t, withSessions(fixture.sessions as Sessions, handler, options.adapter))
+  const base = await serve(
+    t,
+    withSessions(fixture.sessions as SessionManager, handler, options.adapter),
+  )
   return { client: new Client(base), fixture }
 }
 
@@ -86,7 +89,7 @@ describe('node:http adapter: the default error path', () => {
   it('answers 503 when the store fails to save', async (t) => {
     const { client, fixture } = await start(t, nodeHandler(appRoutes), { kind: 'server' })
     assert.equal((await client.get('/inc')).status, 200)
-    fixture.store?.failing.add('update')
+    fixture.store?.failing.add('patch')
     const result = await client.get('/inc')
     assert.equal(result.status, 503)
     assert.deepEqual(result.rawSetCookies, [])
@@ -261,10 +264,10 @@ describe('node:http adapter: response styles', () => {
     const script = `
       import http from 'node:http'
       import { withSessions } from './src/adapters/node.ts'
-      import { createSessions, getSession, serverStorage } from './src/index.ts'
+      import { createServerStorage, createSessions, getSession } from './src/index.ts'
       import { createMemoryStore } from './src/stores/memory.ts'
       const fast = new Function('o', 'return %HasFastProperties(o)')
-      const sessions = createSessions({ storage: serverStorage({ store: createMemoryStore() }) })
+      const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
       const server = http.createServer(withSessions(sessions, async (req, res) => {
         ;(await getSession(req)).set('n', 1)
         res.on('finish', () => { console.log(JSON.stringify({ fast: fast(res) })); server.close() })

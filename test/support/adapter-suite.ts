@@ -1,11 +1,9 @@
 /**
- * The adapter conformance suite: every adapter serves the same small app (the routes below,
- * written once against a framework-neutral interface) over real loopback HTTP and must pass the
- * same scenarios, with cookie storage (sealed codec) and with server storage (memory store).
+ * The adapter conformance suite: every adapter serves the same small app (`adapter-app.ts`) over
+ * real loopback HTTP and must pass the same scenarios, with cookie storage (sealed codec) and with
+ * server storage (memory store, wrapped to count and fail: `adapter-fixture.ts`).
  *
- * Also exports the fixture (a session manager with an injected clock, a store and a codec that
- * count their calls and can be told to fail, recorders for invalid cookies and errors), which the
- * core's HTTP tests reuse.
+ * Re-exports the app and the fixture, which the core's HTTP tests reuse.
  *
  * Not part of the package; used by `test/adapters/*.test.ts`.
  *
@@ -13,373 +11,19 @@
  */
 
 import assert from 'node:assert/strict'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { createSealedCodec } from '../../src/codecs/sealed.ts'
-import type { SessionOptions } from '../../src/core/options.ts'
-import type { Session } from '../../src/core/session.ts'
-import type { InvalidCookieReason } from '../../src/errors.ts'
+import type { SessionManager } from '../../src/index.ts'
+import { appRoutes, type Routes, type SessionView, STREAM_CHUNKS } from './adapter-app.ts'
 import {
-  type CookieCodec,
-  cookieStorage,
-  createSessions,
-  getSession,
-  newSession,
-  type SessionRecord,
-  type SessionStore,
-  type Sessions,
-  serverStorage,
-} from '../../src/index.ts'
-import { createMemoryStore, type MemoryStore } from '../../src/stores/memory.ts'
-import { Client, errorCode, type HttpResult, json, setCookieOf } from './http.ts'
+  createFixture,
+  type Fixture,
+  type FixtureOptions,
+  type StorageKind,
+} from './adapter-fixture.ts'
+import { Client, type HttpResult, json, setCookieOf } from './http.ts'
 
-// ---------------------------------------------------------------------------------------------
-// The app
-
-/** What a route sees: the request object `getSession` takes, and the parsed URL. */
-export interface RouteContext {
-  readonly request: object
-  readonly url: URL
-}
-
-/** What a route answers; each adapter's glue turns it into its own response. */
-export interface RouteResult {
-  /** @default 200 */
-  readonly status?: number
-  /** When given, node sends them with `res.writeHead(status, headers)`. */
-  readonly headers?: Readonly<Record<string, string>>
-  /** A string, or chunks streamed one by one (node: several `res.write` before `end`). */
-  readonly body?: string | readonly string[]
-}
-
-/** One route of the app. */
-export type Route = (context: RouteContext) => Promise<RouteResult>
-
-/** The app: pathname → route. */
-export type Routes = Readonly<Record<string, Route>>
-
-/** The JSON `view` of a session that most routes answer with. */
-export interface SessionView {
-  id: string | null
-  isNew: boolean
-  data: Record<string, unknown>
-  timeLeft: number
-}
-
-/** A session as JSON. */
-export function view(session: Session): SessionView {
-  return {
-    id: session.id,
-    isNew: session.isNew,
-    data: session.toJSON(),
-    timeLeft: session.timeLeft,
-  }
-}
-
-const text = (value: unknown): RouteResult => ({ body: JSON.stringify(value) })
-
-/** Increments `n`. */
-async function increment(request: object): Promise<Session> {
-  const session = await getSession(request)
-  session.set('n', ((session.get('n') as number | undefined) ?? 0) + 1)
-  return session
-}
-
-/** Chunks of the streamed route; the body must arrive as their concatenation. */
-export const STREAM_CHUNKS: readonly string[] = ['alpha;', 'beta;', 'gamma;', 'delta;', 'end']
-
-/** Characters in the `big` value: sealed, the cookie passes 4096 bytes. */
-export const BIG_VALUE_LENGTH = 5000
-
-/**
- * The app every adapter serves:
- * - `/none` never touches the session;
- * - `/get` reads (answers {@link SessionView});
- * - `/twice` calls getSession twice concurrently (answers `{ same }`);
- * - `/inc` increments `n`; `/set?key=…&value=…` sets a string;
- * - `/flash-set` sets flash `notice` (answers what getFlash gives in the same request);
- *   `/flash-get` reads it (answers `{ notice }`);
- * - `/regenerate`, `/invalidate` do that (after reading);
- * - `/login` calls newSession and sets `user`;
- * - `/redirect` increments `n`, then answers 302 to `/get`;
- * - `/throw` increments `n`, then throws;
- * - `/stream` increments `n`, then streams {@link STREAM_CHUNKS};
- * - `/big` stores {@link BIG_VALUE_LENGTH} characters.
- */
-export const appRoutes: Routes = Object.freeze({
-  '/none': async () => ({ body: 'none' }),
-  '/get': async ({ request }) => text(view(await getSession(request))),
-  '/twice': async ({ request }) => {
-    const [a, b] = await Promise.all([getSession(request), getSession(request)])
-    return text({ same: a === b })
-  },
-  '/inc': async ({ request }) => text(view(await increment(request))),
-  '/set': async ({ request, url }) => {
-    const session = await getSession(request)
-    session.set(url.searchParams.get('key') ?? 'value', url.searchParams.get('value') ?? '')
-    return text(view(session))
-  },
-  '/flash-set': async ({ request }) => {
-    const session = await getSession(request)
-    session.flash('notice', 'saved')
-    return text({ notice: session.getFlash('notice') ?? null })
-  },
-  '/flash-get': async ({ request }) => {
-    const session = await getSession(request)
-    return text({ notice: session.getFlash('notice') ?? null })
-  },
-  '/regenerate': async ({ request }) => {
-    const session = await getSession(request)
-    session.regenerate()
-    return text(view(session))
-  },
-  '/invalidate': async ({ request }) => {
-    const session = await getSession(request)
-    session.invalidate()
-    return text({ invalidated: session.invalidated })
-  },
-  '/login': async ({ request }) => {
-    const session = await newSession(request)
-    session.set('user', 'ann')
-    return text(view(session))
-  },
-  '/redirect': async ({ request }) => {
-    await increment(request)
-    return { status: 302, headers: { location: '/get' } }
-  },
-  '/throw': async ({ request }) => {
-    await increment(request)
-    throw new Error('boom in handler')
-  },
-  '/stream': async ({ request }) => {
-    await increment(request)
-    return { body: STREAM_CHUNKS }
-  },
-  '/big': async ({ request }) => {
-    const session = await getSession(request)
-    session.set('big', 'x'.repeat(BIG_VALUE_LENGTH))
-    return text({ ok: true })
-  },
-})
-
-const pause = (): Promise<void> => sleep(2)
-
-/** Serves `routes` as a node:http handler (async; errors reject). Unknown paths answer 404. */
-export function nodeHandler(
-  routes: Routes,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://app.invalid')
-    const route = routes[url.pathname]
-    if (route === undefined) {
-      res.statusCode = 404
-      res.end()
-      return
-    }
-    const result = await route({ request: req, url })
-    const status = result.status ?? 200
-    if (result.headers !== undefined) {
-      res.writeHead(status, { ...result.headers })
-    } else {
-      res.statusCode = status
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-    }
-    const body = result.body ?? ''
-    if (typeof body === 'string') {
-      res.end(body)
-      return
-    }
-    // Two writes at once (held together while the commit runs), then one per tick.
-    for (const [index, chunk] of body.entries()) {
-      if (index > 1) await pause()
-      res.write(chunk)
-    }
-    res.end()
-  }
-}
-
-/** Serves `routes` as a Fetch-API handler (async; errors reject). Unknown paths answer 404. */
-export function fetchHandler(routes: Routes): (request: Request) => Promise<Response> {
-  return async (request) => {
-    const url = new URL(request.url)
-    const route = routes[url.pathname]
-    if (route === undefined) return new Response(null, { status: 404 })
-    const result = await route({ request, url })
-    const status = result.status ?? 200
-    const headers = result.headers ?? { 'content-type': 'text/plain; charset=utf-8' }
-    const body = result.body ?? ''
-    if (typeof body === 'string') {
-      return new Response(status === 302 || body === '' ? null : body, { status, headers })
-    }
-    const chunks = [...body]
-    const encoder = new TextEncoder()
-    const stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const chunk = chunks.shift()
-        if (chunk === undefined) {
-          controller.close()
-          return
-        }
-        await pause()
-        controller.enqueue(encoder.encode(chunk))
-      },
-    })
-    return new Response(stream, { status, headers })
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The fixture
-
-/** Where sessions live in a fixture. */
-export type StorageKind = 'cookie' | 'server'
-
-/** Session keys for the sealed codec (strings of at least 32 characters). */
-export const KEY_A = 'adapter-suite-key-A-0123456789abcdefghij'
-export const KEY_B = 'adapter-suite-key-B-0123456789abcdefghij'
-
-/** The fixed start of every fixture's clock: 2030-01-01T00:00:00Z, a whole second. */
-export const T0: number = Date.UTC(2030, 0, 1)
-
-type StoreMethod = 'get' | 'create' | 'update' | 'touch' | 'delete'
-
-/** A memory store that counts calls per method and throws on the methods in `failing`. */
-export interface CountingStore extends SessionStore {
-  readonly inner: MemoryStore
-  readonly calls: Record<StoreMethod, number>
-  /** Methods that throw `new Error('store down')` until removed. */
-  readonly failing: Set<StoreMethod>
-  /** Calls of every method together. */
-  total(): number
-}
-
-/** Wraps a memory store (on `clock`) into a {@link CountingStore}. */
-export function createCountingStore(clock: () => number): CountingStore {
-  const inner = createMemoryStore({ clock, sweepInterval: 0 })
-  const calls: Record<StoreMethod, number> = { get: 0, create: 0, update: 0, touch: 0, delete: 0 }
-  const failing = new Set<StoreMethod>()
-  const enter = (method: StoreMethod): void => {
-    calls[method]++
-    if (failing.has(method)) throw new Error('store down')
-  }
-  return {
-    contractVersion: 1,
-    capabilities: inner.capabilities,
-    inner,
-    calls,
-    failing,
-    total: () => Object.values(calls).reduce((sum, count) => sum + count, 0),
-    async get(id: string) {
-      enter('get')
-      return inner.get(id)
-    },
-    async create(record: SessionRecord) {
-      enter('create')
-      return inner.create(record)
-    },
-    async update(record: SessionRecord, expectedVersion: number) {
-      enter('update')
-      return inner.update(record, expectedVersion)
-    },
-    async touch(id: string, lastActiveAt: number, expiresAt: number) {
-      enter('touch')
-      return inner.touch(id, lastActiveAt, expiresAt)
-    },
-    async delete(id: string) {
-      enter('delete')
-      return inner.delete(id)
-    },
-  }
-}
-
-/** A codec wrapper that counts encode and decode calls. */
-export interface CountingCodec extends CookieCodec {
-  readonly calls: { encode: number; decode: number }
-}
-
-/** Wraps `codec` into a {@link CountingCodec}. */
-export function countingCodec(codec: CookieCodec): CountingCodec {
-  const calls = { encode: 0, decode: 0 }
-  return {
-    name: codec.name,
-    calls,
-    encode(payload) {
-      calls.encode++
-      return codec.encode(payload)
-    },
-    decode(value) {
-      calls.decode++
-      return codec.decode(value)
-    },
-  }
-}
-
-/** Options of {@link createFixture}. */
-export interface FixtureOptions extends Partial<Omit<SessionOptions, 'storage' | 'clock'>> {
-  /** Cookie storage only: the codec (wrapped for counting). @default sealed with [KEY_A] */
-  codec?: CookieCodec
-}
-
-/** A session manager wired for tests. */
-export interface Fixture {
-  readonly kind: StorageKind
-  readonly sessions: Sessions
-  /** Server storage: the counting memory store. */
-  readonly store: CountingStore | undefined
-  /** Cookie storage: the counting codec. */
-  readonly codec: CountingCodec | undefined
-  /** Reasons reported through `onInvalidCookie`, in order. */
-  readonly reasons: InvalidCookieReason[]
-  /** Errors that reached the adapter's error path, in order. */
-  readonly errors: unknown[]
-  /**
-   * For a mount's error path: records the error and answers 503 for a store error, 500 otherwise.
-   */
-  readonly onError: (error: unknown) => number
-  /** The clock's time, epoch ms (starts at {@link T0}). */
-  now(): number
-  /** Moves the clock (of the manager and of the store) forward. */
-  advance(seconds: number): void
-}
-
-/** Creates a manager on `kind` storage with a movable clock and recorders. */
-export function createFixture(kind: StorageKind, options: FixtureOptions = {}): Fixture {
-  let now = T0
-  const clock = (): number => now
-  const reasons: InvalidCookieReason[] = []
-  const errors: unknown[] = []
-  const { codec: given, ...rest } = options
-  const store = kind === 'server' ? createCountingStore(clock) : undefined
-  const codec =
-    kind === 'cookie' ? countingCodec(given ?? createSealedCodec({ keys: [KEY_A] })) : undefined
-  const storage = store ? serverStorage({ store }) : cookieStorage({ codec: codec as CookieCodec })
-  const sessions = createSessions({
-    ...rest,
-    storage,
-    clock,
-    onInvalidCookie: (reason, request) => {
-      reasons.push(reason)
-      rest.onInvalidCookie?.(reason, request)
-    },
-  })
-  return {
-    kind,
-    sessions,
-    store,
-    codec,
-    reasons,
-    errors,
-    onError: (error) => {
-      errors.push(error)
-      return errorCode(error) === 'ERR_SESSION_STORE' ? 503 : 500
-    },
-    now: clock,
-    advance: (seconds) => {
-      now += seconds * 1000
-    },
-  }
-}
+export * from './adapter-app.ts'
+export * from './adapter-fixture.ts'
 
 // ---------------------------------------------------------------------------------------------
 // The suite
@@ -396,7 +40,7 @@ export interface MountOptions {
  */
 export type Mount = (
   t: TestContext,
-  sessions: Sessions,
+  sessions: SessionManager,
   routes: Routes,
   options: MountOptions,
 ) => Promise<string>
@@ -414,11 +58,11 @@ function assertOk(result: HttpResult): void {
   assert.equal(result.status, 200, `status ${result.status}: ${result.body}`)
 }
 
-/** Storage writes so far: store create/update/touch (server) or codec encodes (cookie). */
+/** Storage writes so far: store create/replace/patch (server) or codec encodes (cookie). */
 function writes(fixture: Fixture): number {
   if (fixture.store) {
-    const { create, update, touch } = fixture.store.calls
-    return create + update + touch
+    const { create, replace, patch } = fixture.store.calls
+    return create + replace + patch
   }
   return fixture.codec?.calls.encode ?? 0
 }
@@ -685,6 +329,29 @@ function scenarios(kind: StorageKind, mount: Mount): void {
     assert.equal((fixture.errors[0] as Error).message, 'boom in handler')
   })
 
+  it('commits nothing for a handler that throws after a write', async (t) => {
+    const { fixture, client } = await started(t)
+    const before = writes(fixture)
+    const cookie = client.cookie('session')
+    const result = await client.get('/throw')
+    assert.equal(result.status, 500)
+    assert.equal(sessionCookie(result), undefined, 'no Set-Cookie carries the change')
+    assert.equal(writes(fixture), before, 'nothing was written')
+    assert.equal(client.cookie('session'), cookie)
+    const after = await client.get('/get')
+    assertOk(after)
+    assert.deepEqual(json<SessionView>(after).data, { n: 1 }, 'the next request sees the old n')
+  })
+
+  it('stores nothing for a new visitor whose handler throws after a write', async (t) => {
+    const { fixture, client } = await start(t)
+    const result = await client.get('/throw')
+    assert.equal(result.status, 500)
+    assertNoSetCookie(result)
+    assert.equal(writes(fixture), 0)
+    if (fixture.store) assert.equal(fixture.store.inner.size, 0)
+  })
+
   it(
     'hands a session too large for 4096 bytes to the error path as ERR_SESSION_COOKIE_TOO_LARGE',
     cookieOnly,
@@ -729,7 +396,7 @@ function scenarios(kind: StorageKind, mount: Mount): void {
     serverOnly,
     async (t) => {
       const { fixture, client } = await started(t)
-      fixture.store?.failing.add('update')
+      fixture.store?.failing.add('patch')
       const result = await client.get('/inc')
       assert.equal(result.status, 503)
       assert.equal(result.headers['x-error-code'], 'ERR_SESSION_STORE')
@@ -775,6 +442,82 @@ function scenarios(kind: StorageKind, mount: Mount): void {
     const cookie = sessionCookie(result)
     assert.ok(cookie?.value, 'the touch re-sends the cookie')
     assert.equal(cookie.maxAge, 600)
-    if (fixture.store) assert.equal(fixture.store.calls.touch, 1)
+    if (fixture.store) assert.equal(fixture.store.calls.patch, 1, 'the touch is one patch')
+  })
+
+  it('adds Vary: Cookie to a response whose session was read', async (t) => {
+    const { client } = await started(t)
+    const read = await client.get('/get')
+    assertOk(read)
+    assert.equal(read.headers.vary, 'Cookie')
+    const written = await client.get('/inc')
+    assertOk(written)
+    assert.equal(written.headers.vary, 'Cookie')
+  })
+
+  it('adds Vary: Cookie for an anonymous visitor who only reads (no cookie either)', async (t) => {
+    const { client } = await start(t)
+    const result = await client.get('/get')
+    assertOk(result)
+    assertNoSetCookie(result)
+    assert.equal(result.headers.vary, 'Cookie')
+  })
+
+  it('adds no Vary to a response that never touched the session', async (t) => {
+    const { client } = await started(t)
+    const result = await client.get('/none')
+    assertOk(result)
+    assert.equal(result.headers.vary, undefined)
+  })
+
+  it("merges Vary: Cookie into the application's own Vary", async (t) => {
+    const { client } = await started(t)
+    const merged = await client.get('/vary?value=Accept-Encoding')
+    assertOk(merged)
+    assert.equal(merged.headers.vary, 'Accept-Encoding, Cookie')
+    const named = await client.get('/vary?value=Origin,%20cookie')
+    assert.equal(named.headers.vary, 'Origin, cookie', 'Cookie named already: not repeated')
+    const star = await client.get('/vary?value=*')
+    assert.equal(star.headers.vary, '*', '* already varies on everything')
+  })
+
+  it("never gives one visitor's cookie to another through a shared response", async (t) => {
+    const { client, base } = await start(t)
+    const login = await client.get('/shared-login')
+    assert.equal(login.status, 204)
+    assert.ok(sessionCookie(login)?.value, 'the visitor who logs in gets a cookie')
+    const other = new Client(base)
+    const none = await other.get('/shared-none')
+    assert.equal(none.status, 204)
+    assertNoSetCookie(none)
+    assert.equal(none.headers.vary, undefined)
+    const read = await other.get('/shared-get')
+    assert.equal(read.status, 204)
+    assertNoSetCookie(read)
+    assert.equal(read.headers.vary, 'Cookie')
+    const again = await client.get('/shared-get')
+    assertNoSetCookie(again)
+    assert.equal(again.headers.vary, 'Cookie')
+  })
+
+  it('sets Secure in production for plain HTTP with Host 127.0.0.1:3000 (a proxy that rewrites Host)', async (t) => {
+    const { client } = await start(t, { nodeEnv: 'production' })
+    const result = await client.get('/inc', { headers: { host: '127.0.0.1:3000' } })
+    assertOk(result)
+    assert.equal(sessionCookie(result)?.secure, true)
+  })
+
+  it('leaves Secure off outside production over plain HTTP to 127.0.0.1 from a loopback peer', async (t) => {
+    const { client } = await start(t, { nodeEnv: 'development' })
+    const result = await client.get('/inc', { headers: { host: '127.0.0.1:3000' } })
+    assertOk(result)
+    assert.equal(sessionCookie(result)?.secure, undefined)
+  })
+
+  it('sets Secure for X-Forwarded-Proto: https, even outside production on 127.0.0.1', async (t) => {
+    const { client } = await start(t, { nodeEnv: 'development' })
+    const result = await client.get('/inc', { headers: { 'x-forwarded-proto': 'https' } })
+    assertOk(result)
+    assert.equal(sessionCookie(result)?.secure, true)
   })
 }
