@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, describe, it, type TestContext } from 'node:test'
-import { Cluster, Redis } from 'ioredis'
-import { createClient, createCluster } from 'redis'
-import type { SessionRecord } from '../../src/core/types.ts'
+import { describe, it, type TestContext } from 'node:test'
 import {
   createRedisStore,
   type RedisStoreClient,
@@ -11,120 +8,24 @@ import {
 } from '../../src/stores/redis.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
 import {
-  type RedisCluster,
-  redisCli,
-  sharedRedis,
-  sharedRedisCluster,
-  startRedis,
-} from '../support/redis-server.ts'
+  commandsDuring,
+  ignore,
+  nodeRedis,
+  SHARED_CLIENTS,
+  sharedIoRedis,
+  sharedNodeRedis,
+  sharedNodeRedisCluster,
+} from '../support/redis-clients.ts'
+import { redisCli, sharedRedisCluster, startRedis } from '../support/redis-server.ts'
+import {
+  fieldEntries,
+  HOUR,
+  mustCreate,
+  mustPatch,
+  newRecord,
+  touchPatch,
+} from '../support/store-helpers.ts'
 import { runStoreSuite, type StoreFixture } from '../support/store-suite.ts'
-
-/*
- * Client settings (the advice in createRedisStore's TSDoc). By default both libraries hold commands
- * in an offline queue while disconnected and send them once the connection is back, so a request
- * would wait as long as Redis is down. The store's `timeout` bounds every call anyway (tested below
- * with a default client too); these settings make the client itself fail fast, so a stopped server
- * costs milliseconds and nothing piles up in memory:
- * - node-redis: `disableOfflineQueue: true` (a command while disconnected rejects at once) and a
- *   `reconnectStrategy` retrying every 100 ms up to 1 s, so the tests see the recovery quickly (the
- *   default backs off to 2 s plus jitter, and gives up for good after a `socketTimeout`). node-redis
- *   emits an `'error'` event per failed reconnect: it must have a listener.
- * - ioredis: `enableOfflineQueue: false` (same), `maxRetriesPerRequest: 1` (a command in flight when
- *   the connection drops is retried once, not 20 times) and the same quick `retryStrategy`.
- */
-const reconnect = (retries: number): number => Math.min((retries + 1) * 100, 1000)
-const ignore = (): void => {}
-
-async function nodeRedis(url: string) {
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    socket: { reconnectStrategy: reconnect },
-  })
-  client.on('error', ignore)
-  await client.connect()
-  return client
-}
-
-type NodeRedisClient = Awaited<ReturnType<typeof nodeRedis>>
-
-async function ioRedis(url: string): Promise<Redis> {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: reconnect,
-    lazyConnect: true,
-  })
-  client.on('error', ignore)
-  await client.connect()
-  return client
-}
-
-async function nodeRedisCluster(cluster: RedisCluster) {
-  const client = createCluster({
-    rootNodes: cluster.nodes.map(({ url }) => ({ url })),
-    defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: reconnect } },
-  })
-  client.on('error', ignore)
-  await client.connect()
-  return client
-}
-
-async function ioRedisCluster(cluster: RedisCluster): Promise<Cluster> {
-  const client = new Cluster(
-    cluster.nodes.map(({ host, port }) => ({ host, port })),
-    {
-      enableOfflineQueue: false,
-      lazyConnect: true,
-      clusterRetryStrategy: reconnect,
-      redisOptions: { maxRetriesPerRequest: 1 },
-    },
-  )
-  client.on('error', ignore)
-  await client.connect()
-  return client
-}
-
-/** Clients of this file, made once on first use and closed after the last test. */
-const closers: (() => unknown)[] = []
-after(async () => {
-  for (const close of closers) await close()
-})
-
-/** A client on a shared server, connected once; null after the skip for a missing server. */
-function sharedClient<Server, Client>(
-  server: (t: TestContext) => Promise<Server | null>,
-  connect: (server: Server) => Promise<Client>,
-  close: (client: Client) => unknown,
-): (t: TestContext) => Promise<Client | null> {
-  let client: Promise<Client> | undefined
-  return async (t) => {
-    const running = await server(t)
-    if (running === null) return null
-    client ??= connect(running).then((connected) => {
-      closers.push(() => close(connected))
-      return connected
-    })
-    return client
-  }
-}
-
-const sharedNodeRedis = sharedClient(
-  sharedRedis,
-  ({ url }) => nodeRedis(url),
-  (client) => client.destroy(),
-)
-const sharedIoRedis = sharedClient(
-  sharedRedis,
-  ({ url }) => ioRedis(url),
-  (client) => client.disconnect(),
-)
-const sharedNodeRedisCluster = sharedClient(sharedRedisCluster, nodeRedisCluster, (client) =>
-  client.destroy(),
-)
-const sharedIoRedisCluster = sharedClient(sharedRedisCluster, ioRedisCluster, (client) =>
-  client.disconnect(),
-)
 
 /** A store on one of the shared clients, or null after the skip for a missing server. */
 async function fixture(
@@ -141,115 +42,52 @@ async function fixture(
   }
 }
 
-runStoreSuite('redis store (node-redis client)', (t) =>
-  fixture(t, sharedNodeRedis, { keyPrefix: 'suite-node:' }),
-)
-runStoreSuite('redis store (ioredis client)', (t) => fixture(t, sharedIoRedis))
-runStoreSuite('redis store (node-redis cluster)', (t) => fixture(t, sharedNodeRedisCluster))
-runStoreSuite('redis store (ioredis cluster)', (t) =>
-  fixture(t, sharedIoRedisCluster, { keyPrefix: 'suite-io:' }),
-)
-
-runConcurrencySuite(
-  'redis store (node-redis client)',
-  async (t) => (await fixture(t, sharedNodeRedis))?.store ?? null,
-)
-runConcurrencySuite(
-  'redis store (ioredis client)',
-  async (t) => (await fixture(t, sharedIoRedis))?.store ?? null,
-)
-runConcurrencySuite(
-  'redis store (node-redis cluster)',
-  async (t) => (await fixture(t, sharedNodeRedisCluster))?.store ?? null,
-)
-runConcurrencySuite(
-  'redis store (ioredis cluster)',
-  async (t) => (await fixture(t, sharedIoRedisCluster))?.store ?? null,
-)
-
-const HOUR = 3_600_000
-
-function record(fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id: randomUUID(),
-    data: `{"n":"${randomUUID()}"}`,
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
+for (const [name, client] of SHARED_CLIENTS) {
+  // Two of them under their own prefix: the store must not depend on the default one.
+  const keyPrefix = name.startsWith('node-redis client') ? 'suite-node:' : undefined
+  runStoreSuite(`redis store (${name})`, (t) => fixture(t, client, { keyPrefix }))
+  runConcurrencySuite(
+    `redis store (${name})`,
+    async (t) => (await fixture(t, client))?.store ?? null,
+  )
 }
 
-/** Resolves once `check()` resolves true, or fails after `timeout` ms. */
-async function eventually(check: () => Promise<boolean>, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-/** How long `promise` took to settle, and how it settled. */
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const start = Date.now()
-  try {
-    await promise
-    return { ms: Date.now() - start, error: undefined }
-  } catch (error) {
-    return { ms: Date.now() - start, error }
-  }
-}
-
-/** Calls per command from INFO commandstats (`evalsha` → 3). */
-async function commandCalls(client: NodeRedisClient): Promise<Map<string, number>> {
-  const info = await client.info('commandstats')
-  const calls = new Map<string, number>()
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    calls.set(match[1] as string, Number(match[2]))
-  }
-  return calls
-}
-
-/** The commands `work` sent (all clients of the server), ignoring INFO itself. */
-async function commandsDuring(client: NodeRedisClient, work: () => Promise<unknown>) {
-  const before = await commandCalls(client)
-  await work()
-  const afterwards = await commandCalls(client)
-  const sent: Record<string, number> = {}
-  for (const [name, calls] of afterwards) {
-    const diff = calls - (before.get(name) ?? 0)
-    if (diff > 0 && name !== 'info') sent[name] = diff
-  }
-  return sent
+/** Asserts that the key's PTTL is within 2 s of `expiresAt` from now. */
+async function assertTtl(pttl: Promise<number>, expiresAt: number): Promise<void> {
+  const actual = await pttl
+  const expected = expiresAt - Date.now()
+  assert.ok(Math.abs(actual - expected) < 2000, `PTTL ${actual}, expected about ${expected}`)
 }
 
 describe('redis store specifics', () => {
-  it('declares atomic, ttl and subjectIndex', async (t) => {
+  it("declares patch: 'server', ttl and subjectIndex", async (t) => {
     const f = await fixture(t, sharedNodeRedis)
-    if (f) assert.deepEqual(f.store.capabilities, { atomic: true, ttl: true, subjectIndex: true })
+    if (f) {
+      assert.deepEqual(f.store.capabilities, { patch: 'server', ttl: true, subjectIndex: true })
+      assert.ok(Object.isFrozen(f.store.capabilities))
+    }
   })
 
-  it('keeps a session in a hash at <prefix>{<id>} and its subject in <prefix>subject:{<subject>}', async (t) => {
+  it('keeps a session in a hash at <prefix>{<id>}: metadata, and .<name> per field', async (t) => {
     const client = await sharedNodeRedis(t)
     if (client === null) return
     const keyPrefix = `layout-${randomUUID()}:`
     const store = createRedisStore(client, { keyPrefix })
     const subject = `user-${randomUUID()}`
-    const stored = record({ subject })
-    await store.create(stored)
+    const stored = newRecord({ subject, fields: { 'd:n': '1', m: '1800', version: 'mine' } })
+    await mustCreate(store, stored)
     const keys = (await client.keys(`${keyPrefix}*`)).sort()
     assert.deepEqual(keys, [`${keyPrefix}subject:{${subject}}`, `${keyPrefix}{${stored.id}}`])
     assert.equal(await client.type(`${keyPrefix}{${stored.id}}`), 'hash')
     assert.deepEqual(await client.hGetAll(`${keyPrefix}{${stored.id}}`), {
-      data: stored.data,
       version: '1',
       createdAt: String(stored.createdAt),
       lastActiveAt: String(stored.lastActiveAt),
       expiresAt: String(stored.expiresAt),
       subject,
+      '.d:n': '1',
+      '.m': '1800',
+      '.version': 'mine',
     })
     assert.deepEqual(await client.sMembers(`${keyPrefix}subject:{${subject}}`), [stored.id])
   })
@@ -257,30 +95,52 @@ describe('redis store specifics', () => {
   it('uses the prefix sessionware: by default', async (t) => {
     const client = await sharedIoRedis(t)
     if (client === null) return
-    const stored = record()
+    const stored = newRecord()
     await createRedisStore(client).create(stored)
     assert.equal(await client.exists(`sessionware:{${stored.id}}`), 1)
   })
 
-  it('sets the key TTL to expiresAt on create, update and touch', async (t) => {
+  it('sets the key TTL to expiresAt on create, replace and patch', async (t) => {
     const client = await sharedNodeRedis(t)
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'ttl:' })
-    const key = (id: string) => `ttl:{${id}}`
-    const assertTtl = async (id: string, expiresAt: number) => {
-      const pttl = await client.pTTL(key(id))
-      const expected = expiresAt - Date.now()
-      assert.ok(Math.abs(pttl - expected) < 2000, `PTTL ${pttl}, expected about ${expected}`)
-    }
-    const stored = record({ expiresAt: Date.now() + HOUR })
-    await store.create(stored)
-    await assertTtl(stored.id, stored.expiresAt)
-    const updated = { ...stored, expiresAt: Date.now() + 2 * HOUR }
-    await store.update(updated, 1)
-    await assertTtl(stored.id, updated.expiresAt)
-    const touched = Date.now() + 3 * HOUR
-    await store.touch(stored.id, Date.now(), touched)
-    await assertTtl(stored.id, touched)
+    const stored = newRecord()
+    const pttl = () => client.pTTL(`ttl:{${stored.id}}`)
+    await mustCreate(store, stored)
+    await assertTtl(pttl(), stored.expiresAt)
+    const replaced = { ...stored, expiresAt: Date.now() + 2 * HOUR }
+    assert.deepEqual(await store.replace(replaced, 1), { ok: true, version: 2 })
+    await assertTtl(pttl(), replaced.expiresAt)
+    const patch = touchPatch({ expiresAt: Date.now() + 3 * HOUR })
+    await mustPatch(store, stored.id, patch, 3)
+    await assertTtl(pttl(), patch.expiresAt)
+  })
+
+  it('a patch of a forwarding pointer writes nothing and leaves its TTL alone (PTTL)', async (t) => {
+    const client = await sharedNodeRedis(t)
+    if (client === null) return
+    const store = createRedisStore(client, { keyPrefix: 'pointer:' })
+    const key = (id: string) => `pointer:{${id}}`
+    const session = newRecord({ subject: `user-${randomUUID()}` })
+    await mustCreate(store, session)
+    const pointer = { ...session, fields: {}, subject: undefined, movedTo: randomUUID() }
+    const grace = Date.now() + 10_000
+    assert.deepEqual(await store.replace({ ...pointer, expiresAt: grace }, 1), {
+      ok: true,
+      version: 2,
+    })
+    const before = await client.hGetAll(key(session.id))
+    const ttlBefore = await client.pTTL(key(session.id))
+    assert.ok(ttlBefore > 0 && ttlBefore <= 10_000, `pointer PTTL ${ttlBefore}`)
+    const patch = touchPatch({ set: { 'd:x': '1' }, subject: 'mallory', expiresAt: grace + HOUR })
+    assert.deepEqual(await store.patch(session.id, patch), {
+      ok: false,
+      reason: 'moved',
+      movedTo: pointer.movedTo,
+    })
+    assert.deepEqual(await client.hGetAll(key(session.id)), before)
+    const ttlAfter = await client.pTTL(key(session.id))
+    assert.ok(ttlAfter <= ttlBefore, `PTTL grew from ${ttlBefore} to ${ttlAfter}`)
   })
 
   it('keeps the subject set alive at least as long as its sessions', async (t) => {
@@ -288,52 +148,72 @@ describe('redis store specifics', () => {
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'subject-ttl:' })
     const subject = `user-${randomUUID()}`
-    const setKey = `subject-ttl:subject:{${subject}}`
-    const long = record({ subject, expiresAt: Date.now() + 2 * HOUR })
-    const short = record({ subject, expiresAt: Date.now() + HOUR })
-    await store.create(long)
-    await store.create(short)
-    const afterCreates = await client.pttl(setKey)
-    assert.ok(afterCreates > 2 * HOUR - 5000, `set PTTL ${afterCreates} shorter than a session's`)
-    await store.touch(short.id, Date.now(), Date.now() + 5 * HOUR)
-    assert.ok((await client.pttl(setKey)) > 5 * HOUR - 5000)
-    await store.update({ ...long, expiresAt: Date.now() + 6 * HOUR }, 1)
-    assert.ok((await client.pttl(setKey)) > 6 * HOUR - 5000)
+    const setTtl = () => client.pttl(`subject-ttl:subject:{${subject}}`)
+    const long = newRecord({ subject, expiresAt: Date.now() + 2 * HOUR })
+    const short = newRecord({ subject, expiresAt: Date.now() + HOUR })
+    await mustCreate(store, long)
+    await mustCreate(store, short)
+    assert.ok((await setTtl()) > 2 * HOUR - 5000, 'set PTTL shorter than a session')
+    // A patch that leaves the subject as stored, and one that sets it, both extend the set.
+    await mustPatch(store, short.id, touchPatch({ expiresAt: Date.now() + 5 * HOUR }), 2)
+    assert.ok((await setTtl()) > 5 * HOUR - 5000)
+    await mustPatch(store, long.id, touchPatch({ subject, expiresAt: Date.now() + 6 * HOUR }), 2)
+    assert.ok((await setTtl()) > 6 * HOUR - 5000)
+    await store.replace({ ...long, expiresAt: Date.now() + 7 * HOUR }, 2)
+    assert.ok((await setTtl()) > 7 * HOUR - 5000)
   })
 
-  it('touch rewrites only lastActiveAt and expiresAt', async (t) => {
+  it('a patch rewrites only the fields it names', async (t) => {
     const client = await sharedNodeRedis(t)
     if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'touch:' })
-    const stored = record({ data: 'x'.repeat(1000) })
-    await store.create(stored)
-    await store.update({ ...stored, data: '{"v":2}' }, 1)
-    const before = await client.hGetAll(`touch:{${stored.id}}`)
-    await store.touch(stored.id, stored.lastActiveAt + 1, stored.expiresAt + 1)
-    const afterwards = await client.hGetAll(`touch:{${stored.id}}`)
-    assert.equal(afterwards.version, '2')
-    assert.equal(afterwards.data, '{"v":2}')
-    assert.deepEqual(afterwards, {
-      ...before,
-      lastActiveAt: String(stored.lastActiveAt + 1),
-      expiresAt: String(stored.expiresAt + 1),
+    const store = createRedisStore(client, { keyPrefix: 'narrow:' })
+    const big = 'x'.repeat(10_000)
+    const stored = newRecord({ fields: { 'd:big': big, 'd:n': '1', 'f:a': '1', m: '1800' } })
+    await mustCreate(store, stored)
+    const before = await client.hGetAll(`narrow:{${stored.id}}`)
+    const patch = touchPatch({ set: { 'd:n': '2' }, unset: ['m'], clearPrefix: 'f:' })
+    await mustPatch(store, stored.id, patch, 2)
+    const { '.m': _m, '.f:a': _f, ...kept } = before
+    assert.deepEqual(await client.hGetAll(`narrow:{${stored.id}}`), {
+      ...kept,
+      '.d:n': '2',
+      version: '2',
+      lastActiveAt: String(patch.lastActiveAt),
+      expiresAt: String(patch.expiresAt),
     })
   })
 
-  it('indexes a subject, moves it on update and drops it on delete', async (t) => {
+  it('indexes a subject and follows it through replace, patch, deleteIfSubject and delete', async (t) => {
     const client = await sharedNodeRedis(t)
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'index:' })
-    const alice = `alice-${randomUUID()}`
-    const bob = `bob-${randomUUID()}`
+    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => `${n}-${randomUUID()}`) as [
+      string,
+      string,
+      string,
+    ]
     const members = (subject: string) => client.sMembers(`index:subject:{${subject}}`)
-    const stored = record({ subject: alice })
-    await store.create(stored)
+    const stored = newRecord({ subject: alice })
+    await mustCreate(store, stored)
     assert.deepEqual(await members(alice), [stored.id])
-    await store.update({ ...stored, subject: bob }, 1)
+    await store.replace({ ...stored, subject: bob }, 1)
     assert.deepEqual(await members(alice), [])
     assert.deepEqual(await members(bob), [stored.id])
-    await store.delete(stored.id)
+    await mustPatch(store, stored.id, touchPatch({ subject: carol }), 3)
+    assert.deepEqual(await members(bob), [])
+    assert.deepEqual(await members(carol), [stored.id])
+    await mustPatch(store, stored.id, touchPatch({ subject: null }), 4)
+    assert.deepEqual(await members(carol), [])
+    assert.equal((await store.get(stored.id))?.subject, undefined)
+    await mustPatch(store, stored.id, touchPatch({ subject: alice }), 5)
+    assert.equal(await store.deleteIfSubject(stored.id, bob), false)
+    assert.deepEqual(await members(alice), [stored.id])
+    assert.equal(await store.deleteIfSubject(stored.id, alice), true)
+    assert.deepEqual(await members(alice), [])
+    assert.equal(await store.get(stored.id), null)
+    const other = newRecord({ subject: bob })
+    await mustCreate(store, other)
+    await store.delete(other.id)
     assert.deepEqual(await members(bob), [])
   })
 
@@ -342,13 +222,12 @@ describe('redis store specifics', () => {
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'stale:' })
     const subject = `user-${randomUUID()}`
-    const kept = record({ subject })
-    const gone = record({ subject })
-    await store.create(kept)
-    await store.create(gone)
+    const kept = newRecord({ subject })
+    const gone = newRecord({ subject })
+    await mustCreate(store, kept)
+    await mustCreate(store, gone)
     await client.del(`stale:{${gone.id}}`) // expired or deleted behind the store's back
-    const stranger = randomUUID()
-    await client.sadd(`stale:subject:{${subject}}`, stranger)
+    await client.sadd(`stale:subject:{${subject}}`, randomUUID())
     assert.deepEqual(
       (await store.listBySubject(subject)).map((r) => r.id),
       [kept.id],
@@ -363,56 +242,55 @@ describe('redis store specifics', () => {
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'moved:' })
     const alice = `alice-${randomUUID()}`
-    const moved = record({ subject: `bob-${randomUUID()}` })
-    await store.create(moved)
+    const moved = newRecord({ subject: `bob-${randomUUID()}` })
+    await mustCreate(store, moved)
     await client.sadd(`moved:subject:{${alice}}`, moved.id) // a stale member
     assert.equal(await store.deleteBySubject(alice), 0)
+    assert.equal(await store.deleteIfSubject(moved.id, alice), false)
     assert.ok(await store.get(moved.id))
   })
 
-  it('reads with one HGETALL and writes nothing', async (t) => {
+  it('reads with one HGETALL, and writes each operation with one EVALSHA', async (t) => {
     const server = await startRedis(t)
     if (server === null) return
     const client = await nodeRedis(server.url)
     t.after(() => client.destroy())
     const store = createRedisStore(client)
-    const stored = record()
-    await store.create(stored)
-    assert.deepEqual(await commandsDuring(client, () => store.get(stored.id)), { hgetall: 1 })
-    assert.deepEqual(await commandsDuring(client, () => store.get(randomUUID())), { hgetall: 1 })
-  })
-
-  it('writes an anonymous session with one script call (EVALSHA) per operation', async (t) => {
-    const server = await startRedis(t)
-    if (server === null) return
-    const client = await nodeRedis(server.url)
-    t.after(() => client.destroy())
-    const store = createRedisStore(client)
-    await store.create(record()) // loads the create script into the server's cache
-    const stored = record()
-    await store.touch(stored.id, 1, 2) // and the touch script (no-op: absent)
-    await store.update(stored, 1) // and the update script (conflict: absent)
-    await store.delete(stored.id) // and the delete script
-    // One EVALSHA from the client each; INFO commandstats also counts the calls inside the script.
+    // Load every script into the server's cache first.
+    const warm = newRecord()
+    await store.create(warm)
+    await store.replace(warm, 1)
+    await store.patch(warm.id, touchPatch())
+    await store.delete(warm.id)
+    const stored = newRecord({ fields: { 'd:n': '1', 'f:a': '1', m: '1800' } })
     assert.deepEqual(await commandsDuring(client, () => store.create(stored)), {
       evalsha: 1,
       exists: 1,
-      hset: 1,
-      pexpireat: 1,
+      hset: 2,
+      pexpire: 1,
     })
-    assert.deepEqual(await commandsDuring(client, () => store.update(stored, 1)), {
+    assert.deepEqual(await commandsDuring(client, () => store.get(stored.id)), { hgetall: 1 })
+    const patch = touchPatch({ set: { 'd:n': '2' }, unset: ['m'], clearPrefix: 'f:' })
+    assert.deepEqual(await commandsDuring(client, () => store.patch(stored.id, patch)), {
       evalsha: 1,
-      hget: 2,
-      hset: 1,
-      pexpireat: 1,
+      hmget: 1,
+      hkeys: 1,
+      hdel: 2,
+      hset: 2,
+      hincrby: 1,
+      pexpire: 1,
     })
-    const now = Date.now()
-    assert.deepEqual(await commandsDuring(client, () => store.touch(stored.id, now, now + HOUR)), {
+    // A touch (an empty patch): the version, the times and the TTL.
+    assert.deepEqual(await commandsDuring(client, () => store.patch(stored.id, touchPatch())), {
       evalsha: 1,
-      exists: 1,
-      hget: 1,
+      hmget: 1,
+      hincrby: 1,
       hset: 1,
-      pexpireat: 1,
+      pexpire: 1,
+    })
+    assert.deepEqual(await commandsDuring(client, () => store.patch(randomUUID(), patch)), {
+      evalsha: 1,
+      hmget: 1,
     })
     assert.deepEqual(await commandsDuring(client, () => store.delete(stored.id)), {
       evalsha: 1,
@@ -425,14 +303,11 @@ describe('redis store specifics', () => {
     const client = await sharedNodeRedis(t)
     if (client === null) return
     const store = createRedisStore(client, { keyPrefix: 'flush:' })
-    const stored = record()
-    await store.create(stored)
+    const stored = newRecord()
+    await mustCreate(store, stored)
     await client.scriptFlush()
-    assert.deepEqual(await store.update({ ...stored, data: '{"v":2}' }, 1), {
-      ok: true,
-      version: 2,
-    })
-    assert.equal((await store.get(stored.id))?.data, '{"v":2}')
+    await mustPatch(store, stored.id, touchPatch({ set: { 'd:v': '2' } }), 2)
+    assert.equal((await store.get(stored.id))?.fields['d:v'], '2')
   })
 
   it('spreads sessions over the cluster and keeps each one in one slot', async (t) => {
@@ -441,8 +316,9 @@ describe('redis store specifics', () => {
     if (cluster === null || client === null) return
     const store = createRedisStore(client, { keyPrefix: 'spread:' })
     const subject = `user-${randomUUID()}`
-    const records = Array.from({ length: 30 }, () => record({ subject }))
-    for (const r of records) await store.create(r)
+    const records = Array.from({ length: 30 }, () => newRecord({ subject }))
+    for (const r of records) await mustCreate(store, r)
+    for (const r of records) await mustPatch(store, r.id, touchPatch({ set: { 'd:x': '1' } }), 2)
     const perNode = await Promise.all(
       cluster.nodes.map(async ({ port }) => (await redisCli(port, 'keys', 'spread:{*')).trim()),
     )
@@ -492,77 +368,75 @@ describe('redis store specifics', () => {
   })
 })
 
-describe('redis store when Redis is down', () => {
-  /** Stops the server under a store, checks that calls fail fast, restarts it, checks recovery. */
-  async function outage(
-    t: TestContext,
-    connect: (url: string) => Promise<RedisStoreClient>,
-  ): Promise<void> {
-    const server = await startRedis(t, { persistent: true })
-    if (server === null) return
-    const client = await connect(server.url)
-    const store = createRedisStore(client, { timeout: 1 })
-    const stored = record({ subject: `user-${randomUUID()}` })
-    await store.create(stored)
+/** Field names that look like the store's own: metadata, its `.` marker, hash tags, `:`. */
+const LOOKALIKES: Readonly<Record<string, string>> = {
+  version: '"v"',
+  createdAt: '0',
+  expiresAt: '-1',
+  subject: '"root"',
+  movedTo: '"elsewhere"',
+  '.': 'dot',
+  '.d:x': 'dotted',
+  '..': 'two dots',
+  'd:{}': '{}',
+  'd:{slot}': '"{slot}"',
+  'd:}{': '"}{"',
+  ':': 'colon',
+  'd:a:b:c': '"a:b:c"',
+  'd:"\'`': '"quotes"',
+  'd:Ω≈ç√∫': '"unicode"',
+  'd:🎉': '"🎉"',
+  'd:big': `"${'é'.repeat(50_000)}"`, // 100 KB of UTF-8
+}
 
-    await server.stop()
-    const { ms, error } = await timed(store.get(stored.id))
-    assert.ok(error instanceof Error, 'get rejects while Redis is down')
-    assert.ok(ms < 1500, `get took ${ms} ms to fail (timeout: 1 s)`)
-    assert.ok((await timed(store.update(stored, 1))).error, 'update rejects too')
+describe('redis store field names and texts, on every client', () => {
+  for (const [name, client] of SHARED_CLIENTS) {
+    it(`${name}: keeps fields named like the metadata, with braces, colons, unicode, 100 KB texts`, async (t) => {
+      const f = await fixture(t, client, { keyPrefix: 'names:' })
+      if (f === null) return
+      const { store } = f
+      const subject = `user-${randomUUID()}`
+      const created = newRecord({ subject, fields: LOOKALIKES })
+      await mustCreate(store, created)
+      const stored = await store.get(created.id)
+      assert.deepEqual(fieldEntries(stored?.fields), fieldEntries(LOOKALIKES))
+      assert.equal(stored?.version, 1)
+      assert.equal(stored?.subject, subject)
+      assert.equal(stored?.movedTo, undefined)
+      // Patch them all through the script: unset some, clear a prefix that looks like the marker.
+      const patch = touchPatch({
+        set: { version: '"v2"', 'd:big': `"${'ü'.repeat(50_000)}"`, movedTo: '"again"' },
+        unset: ['subject', 'd:{}'],
+        clearPrefix: '.',
+      })
+      await mustPatch(store, created.id, patch, 2)
+      const patched = await store.get(created.id)
+      const expected = Object.fromEntries(
+        Object.entries({ ...LOOKALIKES, ...patch.set }).filter(
+          ([n]) => !n.startsWith('.') && n !== 'subject' && n !== 'd:{}',
+        ),
+      )
+      assert.deepEqual(fieldEntries(patched?.fields), fieldEntries(expected))
+      assert.equal(patched?.subject, subject)
+      assert.equal(patched?.movedTo, undefined, 'a field named movedTo is no pointer')
+      assert.equal(patched?.version, 2)
+      assert.equal((await store.listBySubject?.(subject))?.length, 1)
+    })
 
-    await server.start()
-    await eventually(async () => (await store.get(stored.id)) !== null)
-    assert.deepEqual(await store.get(stored.id), stored)
-    assert.deepEqual(await store.update({ ...stored, data: '{"after":true}' }, 1), {
-      ok: true,
-      version: 2,
+    it(`${name}: one patch of 5,000 fields, and a clearPrefix over them (Lua's stack limit)`, async (t) => {
+      const f = await fixture(t, client, { keyPrefix: 'many:' })
+      if (f === null) return
+      const { store } = f
+      const created = newRecord({ fields: { m: '1800' } })
+      await mustCreate(store, created)
+      const set = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`f:${i}`, `${i}`]))
+      await mustPatch(store, created.id, touchPatch({ set }), 2)
+      assert.equal(Object.keys((await store.get(created.id))?.fields ?? {}).length, 5001)
+      const unset = Array.from({ length: 4000 }, (_, i) => `f:${i}`)
+      await mustPatch(store, created.id, touchPatch({ unset }), 3)
+      assert.equal(Object.keys((await store.get(created.id))?.fields ?? {}).length, 1001)
+      await mustPatch(store, created.id, touchPatch({ clearPrefix: 'f:' }), 4)
+      assert.deepEqual(fieldEntries((await store.get(created.id))?.fields), [['m', '1800']])
     })
   }
-
-  it('node-redis: calls fail within the timeout, and work again once Redis is back', async (t) => {
-    await outage(t, async (url) => {
-      const client = await nodeRedis(url)
-      t.after(() => client.destroy())
-      return client
-    })
-  })
-
-  it('ioredis: calls fail within the timeout, and work again once Redis is back', async (t) => {
-    await outage(t, async (url) => {
-      const client = await ioRedis(url)
-      t.after(() => client.disconnect())
-      return client
-    })
-  })
-
-  it('times out a call to a Redis that stopped answering (CLIENT PAUSE)', async (t) => {
-    const server = await startRedis(t)
-    if (server === null) return
-    const client = await nodeRedis(server.url)
-    t.after(() => client.destroy())
-    const store = createRedisStore(client, { timeout: 1 })
-    const stored = record()
-    await store.create(stored)
-    await redisCli(server.port, 'client', 'pause', '1500', 'ALL')
-    const { ms, error } = await timed(store.get(stored.id))
-    assert.match(String(error), /redis store: get timed out after 1 s/)
-    assert.ok(ms >= 900 && ms < 2000, `get failed after ${ms} ms`)
-    await eventually(async () => (await store.get(stored.id)) !== null)
-  })
-
-  it('times out even with a client that queues commands while disconnected', async (t) => {
-    const server = await startRedis(t)
-    if (server === null) return
-    // node-redis defaults: the offline queue holds commands until the server is back.
-    const client = createClient({ url: server.url })
-    client.on('error', ignore)
-    await client.connect()
-    t.after(() => client.destroy())
-    const store = createRedisStore(client, { timeout: 1 })
-    await server.stop()
-    const { ms, error } = await timed(store.get(randomUUID()))
-    assert.match(String(error), /timed out after 1 s/)
-    assert.ok(ms < 2000, `get failed after ${ms} ms`)
-  })
 })
