@@ -1,5 +1,10 @@
 /*
- * Redis going away under a running app: requests that need the session answer 503 quickly, the
+ * Redis going away under the store, then under a running app.
+ *
+ * The store: every call rejects within its timeout while Redis is stopped or stalled, whatever the
+ * client library and its offline queue, and the same store works again once Redis is back.
+ *
+ * The app: requests that need the session answer 503 quickly, the
  * others are unaffected, nothing crashes, and once Redis is back the same cookie finds the same
  * session, neither emptied nor overwritten meanwhile, without restarting the app.
  *
@@ -9,23 +14,110 @@
  * answers), which only the store's own timeout can bound.
  */
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
-import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, getSession, serverStorage } from '../../src/index.ts'
+import { createServerStorage, createSessions, getSession } from '../../src/index.ts'
 import { createRedisStore, type RedisStoreClient } from '../../src/stores/redis.ts'
+import { ignore, ioRedis, nodeRedis } from '../support/redis-clients.ts'
 import { type RedisServer, redisCli, startRedis } from '../support/redis-server.ts'
+import { assertSameRecord, mustPatch, newRecord, touchPatch } from '../support/store-helpers.ts'
 
-const ignore = (): void => {}
-const reconnect = (retries: number): number => Math.min((retries + 1) * 100, 1000)
+/** How long `promise` took to settle, and how it settled. */
+async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const start = Date.now()
+  try {
+    await promise
+    return { ms: Date.now() - start, error: undefined }
+  } catch (error) {
+    return { ms: Date.now() - start, error }
+  }
+}
+
+describe('redis store when Redis is down', () => {
+  /** Stops the server under a store, checks that calls fail fast, restarts it, checks recovery. */
+  async function outage(
+    t: TestContext,
+    connect: (url: string) => Promise<RedisStoreClient>,
+  ): Promise<void> {
+    const server = await startRedis(t, { persistent: true })
+    if (server === null) return
+    const client = await connect(server.url)
+    const store = createRedisStore(client, { timeout: 1 })
+    const stored = newRecord({ subject: `user-${randomUUID()}` })
+    await store.create(stored)
+
+    await server.stop()
+    const { ms, error } = await timed(store.get(stored.id))
+    assert.ok(error instanceof Error, 'get rejects while Redis is down')
+    assert.ok(ms < 1500, `get took ${ms} ms to fail (timeout: 1 s)`)
+    const patch = touchPatch({ set: { 'd:after': 'true' } })
+    const patched = await timed(store.patch(stored.id, patch))
+    assert.ok(patched.error instanceof Error, 'patch rejects too')
+    assert.ok(patched.ms < 1500, `patch took ${patched.ms} ms to fail`)
+    assert.ok((await timed(store.replace(stored, 1))).error, 'replace rejects too')
+
+    await server.start()
+    await eventually(async () => (await store.get(stored.id)) !== null)
+    assertSameRecord(await store.get(stored.id), stored)
+    await mustPatch(store, stored.id, patch, 2)
+    assert.equal((await store.get(stored.id))?.fields['d:after'], 'true')
+  }
+
+  it('node-redis: calls fail within the timeout, and work again once Redis is back', async (t) => {
+    await outage(t, async (url) => {
+      const client = await nodeRedis(url)
+      t.after(() => client.destroy())
+      return client
+    })
+  })
+
+  it('ioredis: calls fail within the timeout, and work again once Redis is back', async (t) => {
+    await outage(t, async (url) => {
+      const client = await ioRedis(url)
+      t.after(() => client.disconnect())
+      return client
+    })
+  })
+
+  it('times out a call to a Redis that stopped answering (CLIENT PAUSE)', async (t) => {
+    const server = await startRedis(t)
+    if (server === null) return
+    const client = await nodeRedis(server.url)
+    t.after(() => client.destroy())
+    const store = createRedisStore(client, { timeout: 1 })
+    const stored = newRecord()
+    await store.create(stored)
+    await redisCli(server.port, 'client', 'pause', '1500', 'ALL')
+    const { ms, error } = await timed(store.patch(stored.id, touchPatch()))
+    assert.match(String(error), /redis store: patch timed out after 1 s/)
+    assert.ok(ms >= 900 && ms < 2000, `patch failed after ${ms} ms`)
+    await eventually(async () => (await store.get(stored.id)) !== null)
+  })
+
+  it('times out even with a client that queues commands while disconnected', async (t) => {
+    const server = await startRedis(t)
+    if (server === null) return
+    // node-redis defaults: the offline queue holds commands until the server is back.
+    const client = createClient({ url: server.url })
+    client.on('error', ignore)
+    await client.connect()
+    t.after(() => client.destroy())
+    const store = createRedisStore(client, { timeout: 1 })
+    await server.stop()
+    const { ms, error } = await timed(store.get(randomUUID()))
+    assert.match(String(error), /redis store: get timed out after 1 s/)
+    assert.ok(ms < 2000, `get failed after ${ms} ms`)
+  })
+})
 
 /** An app with `/none` (never touches the session), `/get` and `/set?key=…&value=…`. */
 async function serve(t: TestContext, client: RedisStoreClient): Promise<string> {
   const store = createRedisStore(client, { timeout: 1 })
-  const sessions = createSessions({ storage: serverStorage({ store }) })
+  const sessions = createSessions({ storage: createServerStorage({ store }) })
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
@@ -126,14 +218,8 @@ describe('an app on the redis store while Redis is down', () => {
   it('answers 503 while Redis is stopped and finds the same session after it restarts', async (t) => {
     const server = await startRedis(t, { persistent: true })
     if (server === null) return
-    // Fail fast while disconnected instead of queueing (see test/stores/redis.test.ts).
-    const client = createClient({
-      url: server.url,
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy: reconnect },
-    })
-    client.on('error', ignore)
-    await client.connect()
+    // Fail fast while disconnected instead of queueing (see test/support/redis-clients.ts).
+    const client = await nodeRedis(server.url)
     t.after(() => client.destroy())
     const base = await serve(t, client)
     const cookie = await login(base)
@@ -154,14 +240,7 @@ describe('an app on the redis store while Redis is down', () => {
   it('answers 503 within the store timeout while Redis stalls, then works again', async (t) => {
     const server = await startRedis(t)
     if (server === null) return
-    const client = new Redis(server.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: reconnect,
-      lazyConnect: true,
-    })
-    client.on('error', ignore)
-    await client.connect()
+    const client = await ioRedis(server.url)
     t.after(() => client.disconnect())
     const base = await serve(t, client)
     const cookie = await login(base)
