@@ -1,15 +1,22 @@
 /**
  * A session store in PostgreSQL through a `pg.Pool` or `pg.Client` the caller owns (node-postgres
- * is an optional peer dependency, imported here only as a type): one table, every operation one
- * statement, conditional writes that are atomic in the database, expired rows ignored on read and
- * pruned on a timer, every call bounded by a timeout.
+ * is an optional peer dependency, imported here only as a type): one table whose `fields` column
+ * is a `jsonb` object of strings, every operation one statement, conditional writes and
+ * field-level patches that are atomic in the database, expired rows ignored on read and pruned on
+ * a timer, every call bounded by a timeout.
  *
  * Subpath: `sessionware/stores/postgres`.
  *
  * @module
  */
 
-import type { SessionRecord, SessionStore, StoreCapabilities, WriteResult } from '../core/types.ts'
+import type {
+  PatchResult,
+  SessionRecord,
+  SessionStore,
+  StoreCapabilities,
+  WriteResult,
+} from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
 import { callbackOption, clockOption, intervalOption, timeoutOption } from '../lib/options.ts'
 import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
@@ -39,7 +46,8 @@ export interface PostgresStoreOptions {
    * letters, digits or `_` (the table part at most 52 characters, so its index names fit
    * PostgreSQL's 63-byte limit; a schema part at most 63). Names are quoted, so case matters. A
    * schema must already exist; the table (and its indexes) are created on first use unless
-   * `createTable` is false.
+   * `createTable` is false. A table left by sessionware's earlier layout (a `data` column) is
+   * refused on first use with a `SessionConfigError`.
    *
    * @default 'sessionware_sessions'
    */
@@ -91,6 +99,8 @@ export interface PostgresStore extends SessionStore {
   listBySubject(subject: string): Promise<SessionRecord[]>
   /** Deletes the subject's active records (all but `exceptId`); returns how many it deleted. */
   deleteBySubject(subject: string, options?: { exceptId?: string }): Promise<number>
+  /** Deletes the record if it is active and belongs to `subject` (one statement); returns whether it did. */
+  deleteIfSubject(id: string, subject: string): Promise<boolean>
   /** Deletes rows whose `expiresAt` is at or before `now` (epoch ms); returns the count. */
   prune(now: number): Promise<number>
   /** Stops the prune timer. The caller's pool or client stays open: end it yourself afterwards. */
@@ -100,19 +110,23 @@ export interface PostgresStore extends SessionStore {
 const SCHEMA_PART = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const TABLE_PART = /^[A-Za-z_][A-Za-z0-9_]{0,51}$/
 const DEFAULT_TABLE = 'sessionware_sessions'
-const COLUMNS = 'id, data, version, created_at, last_active_at, expires_at, subject'
+const COLUMNS = 'id, fields, version, created_at, last_active_at, expires_at, subject, moved_to'
 /** SQLSTATEs of a lost `CREATE … IF NOT EXISTS` race: unique_violation, duplicate_table. */
 const CREATE_RACE = new Set(['23505', '42P07'])
+/** SQLSTATE undefined_column: the layout check found a table of the earlier layout. */
+const UNDEFINED_COLUMN = '42703'
 
 /** A row as node-postgres returns it: BIGINT arrives as a string by default. */
 interface Row {
   id: string
-  data: string
+  /** node-postgres parses `jsonb`; a client configured not to returns the text. */
+  fields: Record<string, string> | string
   version: number
   created_at: string | number | bigint
   last_active_at: string | number | bigint
   expires_at: string | number | bigint
   subject: string | null
+  moved_to: string | null
 }
 
 /** The table name split and quoted: `"schema"."table"`, and the bare table part for index names. */
@@ -139,12 +153,13 @@ function ddl({ qualified, base }: TableName): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${qualified} (\n` +
     '  id TEXT PRIMARY KEY,\n' +
-    '  data TEXT NOT NULL,\n' +
+    '  fields JSONB NOT NULL,\n' +
     '  version INTEGER NOT NULL,\n' +
     '  created_at BIGINT NOT NULL,\n' +
     '  last_active_at BIGINT NOT NULL,\n' +
     '  expires_at BIGINT NOT NULL,\n' +
-    '  subject TEXT\n' +
+    '  subject TEXT,\n' +
+    '  moved_to TEXT\n' +
     ');\n' +
     `CREATE INDEX IF NOT EXISTS "${base}_expires_at" ON ${qualified} (expires_at);\n` +
     `CREATE INDEX IF NOT EXISTS "${base}_subject" ON ${qualified} (subject) WHERE subject IS NOT NULL;\n`
@@ -153,17 +168,21 @@ function ddl({ qualified, base }: TableName): string {
 
 /**
  * The SQL that creates the store's table and indexes, for a migration (then pass
- * `createTable: false`). Idempotent (`IF NOT EXISTS`); times are epoch milliseconds:
+ * `createTable: false`). Idempotent (`IF NOT EXISTS`); times are epoch milliseconds; `fields` is
+ * a JSON object whose values are the texts the core stored (JSON strings inside the `jsonb`);
+ * `moved_to` is set on a forwarding record (renewal). A table of sessionware's earlier layout
+ * (with a `data` column) is not changed by it: drop that table first (its sessions are lost).
  *
  * ```sql
  * CREATE TABLE IF NOT EXISTS "sessionware_sessions" (
  *   id TEXT PRIMARY KEY,
- *   data TEXT NOT NULL,
+ *   fields JSONB NOT NULL,
  *   version INTEGER NOT NULL,
  *   created_at BIGINT NOT NULL,
  *   last_active_at BIGINT NOT NULL,
  *   expires_at BIGINT NOT NULL,
- *   subject TEXT
+ *   subject TEXT,
+ *   moved_to TEXT
  * );
  * CREATE INDEX IF NOT EXISTS "sessionware_sessions_expires_at" ON "sessionware_sessions" (expires_at);
  * CREATE INDEX IF NOT EXISTS "sessionware_sessions_subject" ON "sessionware_sessions" (subject) WHERE subject IS NOT NULL;
@@ -187,7 +206,9 @@ export function postgresSchema(table: string = DEFAULT_TABLE): string {
  * creates the table when missing (see `createTable`).
  *
  * Each call is one statement (one round trip), plus one batch before the first call that creates
- * the schema. Errors from node-postgres, and the store's timeout error, are thrown as they are;
+ * the schema. A patch is one `UPDATE` that merges the fields in the database
+ * (`capabilities.patch` is `'server'`); when it writes nothing, the same statement reads whether
+ * the record is a forwarding one or gone. Errors from node-postgres, and the store's timeout error, are thrown as they are;
  * the core wraps them in `SessionStoreError`. A call that timed out may still complete on the
  * server later.
  *
@@ -205,7 +226,8 @@ export function postgresSchema(table: string = DEFAULT_TABLE): string {
  * const store = createPostgresStore(pool, { table: 'app.sessions' })
  * ```
  *
- * @throws {SessionConfigError} when `client` has no `query` method or an option is invalid.
+ * @throws {SessionConfigError} when `client` has no `query` method or an option is invalid; on
+ * first use (a rejected call), when the table has sessionware's earlier (v1) layout.
  */
 export function createPostgresStore(
   client: PostgresStoreClient,
@@ -236,24 +258,39 @@ export function createPostgresStore(
     get: `SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $2`,
     // Insert-if-absent, where an expired row counts as absent and is replaced in place.
     create:
-      `INSERT INTO ${t} AS s (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ` +
-      'ON CONFLICT (id) DO UPDATE SET data = excluded.data, version = excluded.version, ' +
+      `INSERT INTO ${t} AS s (${COLUMNS}) VALUES ($1, $2::jsonb, 1, $3, $4, $5, $6, $7) ` +
+      'ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, version = 1, ' +
       'created_at = excluded.created_at, last_active_at = excluded.last_active_at, ' +
-      'expires_at = excluded.expires_at, subject = excluded.subject WHERE s.expires_at <= $8',
+      'expires_at = excluded.expires_at, subject = excluded.subject, moved_to = excluded.moved_to ' +
+      'WHERE s.expires_at <= $8',
     // Compare-and-set, and on a mismatch the current row in the same round trip. All parts of a
     // statement share one snapshot, which may predate the writer that won; a locking read follows
     // the row to its newest committed version (READ COMMITTED), so `current` is never stale.
-    update:
-      `WITH updated AS (UPDATE ${t} SET data = $2, version = version + 1, created_at = $4, ` +
-      'last_active_at = $5, expires_at = $6, subject = $7 ' +
-      'WHERE id = $1 AND version = $3 AND expires_at > $8 RETURNING version), ' +
-      `current AS (SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $8 ` +
+    replace:
+      `WITH updated AS (UPDATE ${t} SET fields = $2::jsonb, version = version + 1, ` +
+      'created_at = $3, last_active_at = $4, expires_at = $5, subject = $6, moved_to = $7 ' +
+      'WHERE id = $1 AND version = $8 AND expires_at > $9 RETURNING version), ' +
+      `current AS (SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $9 ` +
       'AND NOT EXISTS (SELECT 1 FROM updated) FOR SHARE) ' +
-      'SELECT true AS updated, NULL AS id, NULL AS data, version, NULL AS created_at, ' +
-      'NULL AS last_active_at, NULL AS expires_at, NULL AS subject FROM updated ' +
+      'SELECT true AS updated, NULL AS id, NULL::jsonb AS fields, version, NULL AS created_at, ' +
+      'NULL AS last_active_at, NULL AS expires_at, NULL AS subject, NULL AS moved_to FROM updated ' +
       `UNION ALL SELECT false, ${COLUMNS} FROM current`,
-    touch: `UPDATE ${t} SET last_active_at = $2, expires_at = $3 WHERE id = $1 AND expires_at > $4`,
+    // The field-level patch: the kept fields (without those starting with the cleared prefix,
+    // rebuilt from jsonb_each only when there is one), minus the unset names, merged with the set
+    // fields. Names are bound values, never spliced into SQL or a path. It writes nothing on an
+    // absent, expired or forwarding row; then the locking read (as in replace) names the reason.
+    patch:
+      `WITH updated AS (UPDATE ${t} SET fields = ((CASE WHEN $3::text IS NULL THEN fields ELSE ` +
+      'COALESCE((SELECT jsonb_object_agg(key, value) FROM jsonb_each(fields) ' +
+      "WHERE NOT starts_with(key, $3::text)), '{}'::jsonb) END) - $4::text[]) || $5::jsonb, " +
+      'subject = CASE WHEN $6::boolean THEN $7::text ELSE subject END, ' +
+      'last_active_at = $8, expires_at = $9, version = version + 1 ' +
+      'WHERE id = $1 AND expires_at > $2 AND moved_to IS NULL RETURNING version), ' +
+      `current AS (SELECT moved_to FROM ${t} WHERE id = $1 AND expires_at > $2 ` +
+      'AND NOT EXISTS (SELECT 1 FROM updated) FOR SHARE) ' +
+      'SELECT version, NULL AS moved_to FROM updated UNION ALL SELECT NULL, moved_to FROM current',
     delete: `DELETE FROM ${t} WHERE id = $1`,
+    deleteIfSubject: `DELETE FROM ${t} WHERE id = $1 AND subject = $2 AND expires_at > $3`,
     listBySubject:
       `SELECT ${COLUMNS} FROM ${t} WHERE subject = $1 AND expires_at > $2 ` +
       'ORDER BY last_active_at DESC, id',
@@ -265,7 +302,10 @@ export function createPostgresStore(
   // first uses (several stores, processes or hosts), whose CREATE … IF NOT EXISTS could otherwise
   // collide in the catalog.
   const lockKey = `sessionware:${t.replaceAll('"', '')}`
-  const schemaBatch = `SELECT pg_advisory_xact_lock(hashtext('${lockKey}'));\n${ddl(name)}`
+  // The batch ends by reading the v2 columns, which fails on a table of the earlier layout.
+  const schemaBatch =
+    `SELECT pg_advisory_xact_lock(hashtext('${lockKey}'));\n${ddl(name)}` +
+    `SELECT fields, moved_to FROM ${t} LIMIT 0;\n`
   // A single connection runs one query at a time, and node-postgres deprecates queueing them on a
   // Client (pg@9 will throw): the store sends its own queries one after another. A pool (it has a
   // `totalCount`) gets them concurrently.
@@ -282,6 +322,15 @@ export function createPostgresStore(
   const ensureSchema = (): Promise<void> => {
     schema ??= createSchema(send, schemaBatch).catch((error: unknown) => {
       schema = undefined // retried by the next call
+      if ((error as { code?: unknown } | null)?.code === UNDEFINED_COLUMN) {
+        throw new SessionConfigError(
+          `createPostgresStore: table ${t} has an earlier sessionware layout (a data column), not ` +
+            `the current one with fields and moved_to. Drop it (DROP TABLE ${t}; its sessions are ` +
+            'lost and users sign in again) or pass another table name; the store then creates the ' +
+            'new table, or run the SQL of postgresSchema() in a migration.',
+          { cause: error },
+        )
+      }
       throw error
     })
     return schema
@@ -295,14 +344,15 @@ export function createPostgresStore(
       () => timeoutError(operation, timeout),
     )
 
+  /** $1 to $7 of create and replace. */
   const recordValues = (record: SessionRecord): unknown[] => [
     record.id,
-    record.data,
-    record.version,
+    JSON.stringify(record.fields),
     ms(record.createdAt),
     ms(record.lastActiveAt),
     ms(record.expiresAt),
     typeof record.subject === 'string' ? record.subject : null,
+    typeof record.movedTo === 'string' ? record.movedTo : null,
   ]
 
   const prune = async (now: number): Promise<number> =>
@@ -316,9 +366,9 @@ export function createPostgresStore(
   })
 
   return {
-    contractVersion: 1,
+    contractVersion: 2,
     capabilities: Object.freeze({
-      atomic: true,
+      patch: 'server',
       ttl: pruneInterval > 0,
       subjectIndex: true,
     }) satisfies StoreCapabilities,
@@ -331,24 +381,48 @@ export function createPostgresStore(
 
     async create(record): Promise<WriteResult> {
       const { rowCount } = await run('create', sql.create, [...recordValues(record), ms(clock())])
-      return rowCount ? { ok: true, version: record.version } : { ok: false, reason: 'exists' }
+      return rowCount ? { ok: true, version: 1 } : { ok: false, reason: 'exists' }
     },
 
-    async update(record, expectedVersion): Promise<WriteResult> {
-      const [id, data, , ...rest] = recordValues(record)
-      const values = [id, data, expectedVersion, ...rest, ms(clock())]
-      const { rows } = await run('update', sql.update, values)
+    async replace(record, expectedVersion): Promise<WriteResult> {
+      const values = [...recordValues(record), expectedVersion, ms(clock())]
+      const { rows } = await run('replace', sql.replace, values)
       const row = rows[0] as (Row & { updated: boolean }) | undefined
       if (row?.updated) return { ok: true, version: row.version }
       return { ok: false, reason: 'conflict', current: row ? toRecord(row) : null }
     },
 
-    async touch(id, lastActiveAt, expiresAt) {
-      await run('touch', sql.touch, [id, ms(lastActiveAt), ms(expiresAt), ms(clock())])
+    async patch(id, patch): Promise<PatchResult> {
+      const values = [
+        id,
+        ms(clock()),
+        typeof patch.clearPrefix === 'string' ? patch.clearPrefix : null,
+        patch.unset,
+        JSON.stringify(patch.set),
+        patch.subject !== undefined,
+        typeof patch.subject === 'string' ? patch.subject : null,
+        ms(patch.lastActiveAt),
+        ms(patch.expiresAt),
+      ]
+      const { rows } = await run('patch', sql.patch, values)
+      const row = rows[0] as { version: number | null; moved_to: string | null } | undefined
+      if (typeof row?.version === 'number') return { ok: true, version: row.version }
+      return typeof row?.moved_to === 'string'
+        ? { ok: false, reason: 'moved', movedTo: row.moved_to }
+        : { ok: false, reason: 'gone' }
     },
 
     async delete(id) {
       await run('delete', sql.delete, [id])
+    },
+
+    async deleteIfSubject(id, subject) {
+      const { rowCount } = await run('deleteIfSubject', sql.deleteIfSubject, [
+        id,
+        subject,
+        ms(clock()),
+      ])
+      return (rowCount ?? 0) > 0
     },
 
     async listBySubject(subject) {
@@ -407,13 +481,15 @@ function isEnded(client: PostgresStoreClient): boolean {
 }
 
 function toRecord(row: Row): SessionRecord {
-  const record: SessionRecord = {
+  const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
     id: row.id,
-    data: row.data,
+    fields: typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields,
     version: Number(row.version),
     createdAt: Number(row.created_at),
     lastActiveAt: Number(row.last_active_at),
     expiresAt: Number(row.expires_at),
   }
-  return row.subject === null ? record : { ...record, subject: row.subject }
+  if (row.subject !== null) record.subject = row.subject
+  if (row.moved_to !== null) record.movedTo = row.moved_to
+  return record
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
 import pg from 'pg'
-import type { SessionRecord } from '../../src/core/types.ts'
+import type { SessionPatch, SessionRecord } from '../../src/core/types.ts'
 import {
   createPostgresStore,
   type PostgresStore,
@@ -25,6 +25,7 @@ after(() => poolStore?.close())
 async function sharedPoolStore(t: TestContext): Promise<PostgresStore | null> {
   const server = await startPostgres(t)
   if (server === null) return null
+  poolOffset = 0 // each test starts on wall-clock time
   poolStore ??= createPostgresStore(server.pool(), { clock: () => Date.now() + poolOffset })
   return poolStore
 }
@@ -47,6 +48,7 @@ after(async () => (await clientStore)?.close())
 runStoreSuite('postgres store (one pg.Client)', async (t) => {
   const server = await startPostgres(t)
   if (server === null) return null
+  clientOffset = 0 // each test starts on wall-clock time
   clientStore ??= server
     .client()
     .then((client) => createPostgresStore(client, { clock: () => Date.now() + clientOffset }))
@@ -64,13 +66,19 @@ function record(fields: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now()
   return {
     id: `test-${randomUUID()}`,
-    data: `{"n":"${randomUUID()}"}`,
+    fields: { 'd:n': JSON.stringify(randomUUID()), m: '1800' },
     version: 1,
     createdAt: now,
     lastActiveAt: now,
     expiresAt: now + HOUR,
     ...fields,
   }
+}
+
+/** A patch that only moves the deadlines (a touch), with `overrides` on top. */
+function touch(overrides: Partial<SessionPatch> = {}): SessionPatch {
+  const now = Date.now()
+  return { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR, ...overrides }
 }
 
 function uniqueName(prefix = 'sessions'): string {
@@ -149,12 +157,13 @@ describe('postgres store specifics', () => {
       rows.map((c) => [c.column_name, c.data_type, c.is_nullable]),
       [
         ['id', 'text', 'NO'],
-        ['data', 'text', 'NO'],
+        ['fields', 'jsonb', 'NO'],
         ['version', 'integer', 'NO'],
         ['created_at', 'bigint', 'NO'],
         ['last_active_at', 'bigint', 'NO'],
         ['expires_at', 'bigint', 'NO'],
         ['subject', 'text', 'YES'],
+        ['moved_to', 'text', 'YES'],
       ],
     )
   })
@@ -176,7 +185,7 @@ describe('postgres store specifics', () => {
         ]),
       )
       for (const [store, stored] of pairs) {
-        assert.equal((await store.get(stored.id))?.data, stored.data)
+        assert.deepEqual((await store.get(stored.id))?.fields, stored.fields)
       }
     }
   })
@@ -201,6 +210,86 @@ describe('postgres store specifics', () => {
       (await relations(pool)).filter((n) => n.startsWith(table)),
       [table, `${table}_expires_at`, `${table}_pkey`, `${table}_subject`],
     )
+  })
+
+  it('refuses a table of the earlier layout with a SessionConfigError that says what to do', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const table = uniqueName()
+    await pool.query(
+      `CREATE TABLE ${table} (id TEXT PRIMARY KEY, data TEXT NOT NULL, version INTEGER NOT NULL, ` +
+        'created_at BIGINT NOT NULL, last_active_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, subject TEXT)',
+    )
+    const store = storeOn(t, pool, { table, pruneInterval: 0 })
+    for (const call of [() => store.get('x'), () => store.patch('x', touch())]) {
+      await assert.rejects(call(), (error: unknown) => {
+        assert.equal((error as { code?: unknown }).code, 'ERR_SESSION_CONFIG')
+        assert.match(String(error), new RegExp(`"${table}" has an earlier sessionware layout`))
+        assert.match(String(error), new RegExp(`DROP TABLE "${table}"`))
+        return true
+      })
+    }
+    // Once the table is gone, the same store creates the new one and works.
+    await pool.query(`DROP TABLE ${table}`)
+    assert.deepEqual(await store.create(record()), { ok: true, version: 1 })
+  })
+
+  it('stores the fields as one jsonb object of strings, hostile names included', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const table = uniqueName()
+    const store = storeOn(t, pool, { table, pruneInterval: 0 })
+    const names = ['d:"', "d:'", 'd:\\', 'd:$.a', '__proto__', 'd:{}', 'd:🎉', "d:a' || 'b"]
+    const set = Object.fromEntries(names.map((name) => [name, JSON.stringify(name)]))
+    const stored = record({ fields: { m: '60', 'f:x': '1' } })
+    await store.create(stored)
+    const patch = touch({ set, unset: ['m'], clearPrefix: 'f:' })
+    assert.deepEqual(await store.patch(stored.id, patch), { ok: true, version: 2 })
+    const { rows } = await pool.query<{ key: string; type: string; value: string }>(
+      `SELECT e.key, jsonb_typeof(e.value) AS type, e.value #>> '{}' AS value
+       FROM ${table} AS s, jsonb_each(s.fields) AS e WHERE s.id = $1`,
+      [stored.id],
+    )
+    assert.deepEqual(
+      rows.map((row) => [row.key, row.type, row.value]).sort(),
+      names.map((name) => [name, 'string', JSON.stringify(name)]).sort(),
+    )
+  })
+
+  it('sends one statement per patch, whether it lands, finds a pointer or finds nothing', async (t) => {
+    const server = await startPostgres(t)
+    if (server === null) return
+    const pool = server.pool()
+    const sent: string[] = []
+    // The real pool, with every statement the store sends written down.
+    const counting = {
+      totalCount: 0,
+      query: (text: string, values?: unknown[]) => {
+        sent.push(text)
+        return pool.query(text, values)
+      },
+    }
+    const store = createPostgresStore(counting, { pruneInterval: 0 })
+    t.after(() => store.close())
+    const live = record()
+    const pointer = record({ fields: {}, movedTo: 'elsewhere' })
+    await store.create(live)
+    await store.create(pointer)
+    sent.length = 0
+    assert.deepEqual(await store.patch(live.id, touch({ set: { 'd:a': '1' }, clearPrefix: 'm' })), {
+      ok: true,
+      version: 2,
+    })
+    assert.deepEqual(await store.patch(pointer.id, touch()), {
+      ok: false,
+      reason: 'moved',
+      movedTo: 'elsewhere',
+    })
+    assert.deepEqual(await store.patch('absent', touch()), { ok: false, reason: 'gone' })
+    assert.equal(sent.length, 3, sent.join('\n'))
+    assert.deepEqual((await store.get(live.id))?.fields, { 'd:n': live.fields['d:n'], 'd:a': '1' })
   })
 
   it('exports the default migration', () => {
@@ -245,11 +334,16 @@ describe('postgres store specifics', () => {
     const read = await store.get(stored.id)
     assert.equal(read?.lastActiveAt, now)
     assert.equal(read?.expiresAt, now + HOUR)
-    assert.deepEqual(await store.update({ ...stored, expiresAt: now + 2 * HOUR + 0.5 }, 1), {
+    assert.deepEqual(await store.replace({ ...stored, expiresAt: now + 2 * HOUR + 0.5 }, 1), {
       ok: true,
       version: 2,
     })
     assert.equal((await store.get(stored.id))?.expiresAt, now + 2 * HOUR)
+    const patch = { set: {}, unset: [], lastActiveAt: now + 1.9, expiresAt: now + 3 * HOUR + 0.2 }
+    assert.deepEqual(await store.patch(stored.id, patch), { ok: true, version: 3 })
+    const patched = await store.get(stored.id)
+    assert.equal(patched?.lastActiveAt, now + 1)
+    assert.equal(patched?.expiresAt, now + 3 * HOUR)
   })
 
   it('prunes expired rows on its timer', async (t) => {
@@ -294,12 +388,12 @@ describe('postgres store specifics', () => {
     if (server === null) return
     const pool = server.pool()
     assert.deepEqual(storeOn(t, pool, { pruneInterval: 0 }).capabilities, {
-      atomic: true,
+      patch: 'server',
       ttl: false,
       subjectIndex: true,
     })
     assert.deepEqual(storeOn(t, pool).capabilities, {
-      atomic: true,
+      patch: 'server',
       ttl: true,
       subjectIndex: true,
     })
@@ -322,7 +416,7 @@ describe('postgres store specifics', () => {
       import { createPostgresStore } from ${JSON.stringify(source)}
       const client = { query: async () => ({ rows: [], rowCount: 1 }) }
       const store = createPostgresStore(client, { pruneInterval: 1 })
-      await store.create({ id: 'idle', data: '{}', version: 1, createdAt: 0, lastActiveAt: 0, expiresAt: 1 })
+      await store.create({ id: 'idle', fields: {}, version: 1, createdAt: 0, lastActiveAt: 0, expiresAt: 1 })
     `
     await assertExitsByItself(['--import', 'tsx', '--input-type=module', '--eval', script])
   })
@@ -397,8 +491,8 @@ describe('postgres store specifics', () => {
     const { error, ms } = await rejection(store.get('x'))
     assert.match(String(error), /TimeoutError: .*get timed out after 0\.3 s/)
     assert.ok(ms >= 250 && ms < 1500, `rejected after ${ms} ms`)
-    const update = await rejection(store.update(record(), 1))
-    assert.match(String(update.error), /update timed out/)
+    const patch = await rejection(store.patch('x', touch()))
+    assert.match(String(patch.error), /patch timed out/)
     for (const socket of sockets) socket.destroy() // let the pool give up
     await pool.end().catch(() => {})
   })
@@ -410,9 +504,9 @@ describe('postgres store specifics', () => {
     const pool = server.pool({ connectionTimeoutMillis: 500 })
     const store = storeOn(t, pool, { timeout: 1, pruneInterval: 0 })
     const subject = `user-${randomUUID()}`
-    const kept = record({ subject, data: '{"kept":true}' })
+    const kept = record({ subject, fields: { 'd:kept': 'true' } })
     assert.deepEqual(await store.create(kept), { ok: true, version: 1 })
-    assert.deepEqual(await store.update({ ...kept, data: '{"kept":2}' }, 1), {
+    assert.deepEqual(await store.patch(kept.id, touch({ set: { 'd:kept': '2' } })), {
       ok: true,
       version: 2,
     })
@@ -422,9 +516,10 @@ describe('postgres store specifics', () => {
       const calls: Array<[string, () => Promise<unknown>]> = [
         ['get', () => store.get(kept.id)],
         ['create', () => store.create(record())],
-        ['update', () => store.update({ ...kept, data: '{"lost":true}' }, 2)],
-        ['touch', () => store.touch(kept.id, Date.now(), Date.now() + HOUR)],
+        ['replace', () => store.replace({ ...kept, fields: { 'd:lost': 'true' } }, 2)],
+        ['patch', () => store.patch(kept.id, touch({ set: { 'd:lost': 'true' } }))],
         ['delete', () => store.delete(kept.id)],
+        ['deleteIfSubject', () => store.deleteIfSubject(kept.id, subject)],
         ['listBySubject', () => store.listBySubject(subject)],
         ['deleteBySubject', () => store.deleteBySubject(subject)],
         ['prune', () => store.prune(Date.now())],
@@ -438,14 +533,14 @@ describe('postgres store specifics', () => {
       await server.start()
     }
 
-    assert.deepEqual(await store.get(kept.id), { ...kept, data: '{"kept":2}', version: 2 })
-    assert.deepEqual(await store.update({ ...kept, data: '{"kept":3}' }, 2), {
+    assert.deepEqual((await store.get(kept.id))?.fields, { 'd:kept': '2' })
+    assert.deepEqual(await store.patch(kept.id, touch({ set: { 'd:kept': '3' } })), {
       ok: true,
       version: 3,
     })
     assert.deepEqual(
-      (await store.listBySubject(subject)).map((r) => r.data),
-      ['{"kept":3}'],
+      (await store.listBySubject(subject)).map((r) => r.fields),
+      [{ 'd:kept': '3' }],
     )
   })
 })
