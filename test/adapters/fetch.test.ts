@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/fetch.ts'
-import { getSession, type SessionManager } from '../../src/index.ts'
+import { getSession, newSession } from '../../src/index.ts'
 import {
   createFixture,
   type Fixture,
@@ -42,7 +42,7 @@ async function write(request: Request): Promise<void> {
 describe('Fetch adapter: responses', () => {
   it('adds the Set-Cookie to a Response.redirect() despite its immutable headers', async (t) => {
     const { client } = await start(t, ({ sessions }) =>
-      withSessions(sessions as SessionManager, async (request) => {
+      withSessions(sessions, async (request) => {
         await write(request)
         return Response.redirect('http://127.0.0.1/next', 303)
       }),
@@ -55,7 +55,7 @@ describe('Fetch adapter: responses', () => {
 
   it('keeps a Set-Cookie of the application next to the session cookie', async (t) => {
     const { client } = await start(t, ({ sessions }) =>
-      withSessions(sessions as SessionManager, async (request) => {
+      withSessions(sessions, async (request) => {
         await write(request)
         return new Response('ok', { headers: { 'set-cookie': 'app=1; Path=/' } })
       }),
@@ -68,7 +68,7 @@ describe('Fetch adapter: responses', () => {
     const made: Response[] = []
     const returned: Response[] = []
     const { client } = await start(t, ({ sessions }) => {
-      const wrapped = withSessions(sessions as SessionManager, async () => {
+      const wrapped = withSessions(sessions, async () => {
         const response = new Response('plain')
         made.push(response)
         return response
@@ -87,7 +87,7 @@ describe('Fetch adapter: responses', () => {
 
   it('rejects with the handler’s error', async (t) => {
     const { client, fixture } = await start(t, ({ sessions }) =>
-      withSessions(sessions as SessionManager, async (request) => {
+      withSessions(sessions, async (request) => {
         await write(request)
         throw new TypeError('handler broke')
       }),
@@ -126,5 +126,98 @@ describe('Fetch adapter: responses', () => {
     assert.equal(seen.length, 1)
     assert.equal(seen[0]?.[0], env)
     assert.equal(seen[0]?.[1], ctx)
+  })
+
+  it('never modifies a shared module-level Response, and never gives its cookie to another visitor', async (t) => {
+    const shared = new Response(null, { status: 204 })
+    const { client, fixture } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        if (new URL(request.url).pathname === '/login') {
+          const session = await newSession(request)
+          session.set('user', 'ann')
+        }
+        return shared
+      }),
+    )
+    const login = await client.get('/login')
+    assert.equal(login.status, 204)
+    assert.ok(setCookieOf(login, 'session')?.value, 'the first visitor gets a cookie')
+    const other = await new Client(client.base).get('/')
+    assert.equal(other.status, 204)
+    assert.deepEqual(other.rawSetCookies, [], 'the anonymous visitor gets none')
+    assert.deepEqual(shared.headers.getSetCookie(), [])
+    assert.equal(shared.headers.get('vary'), null)
+    assert.deepEqual([...shared.headers], [])
+    assert.equal(fixture.errors.length, 0)
+  })
+
+  it('returns a copy with the cookie and Vary: Cookie, leaving the handler’s Response as it was', async (t) => {
+    const made: Response[] = []
+    const returned: Response[] = []
+    const { client } = await start(t, ({ sessions }) => {
+      const wrapped = withSessions(sessions, async (request) => {
+        await write(request)
+        const response = new Response('body', {
+          status: 201,
+          statusText: 'Made',
+          headers: { 'set-cookie': 'app=1', vary: 'Accept-Encoding', 'x-app': 'yes' },
+        })
+        made.push(response)
+        return response
+      })
+      return async (request) => {
+        const response = await wrapped(request)
+        returned.push(response)
+        return response
+      }
+    })
+    const result = await client.get('/')
+    assert.equal(result.status, 201)
+    assert.equal(result.body, 'body')
+    assert.equal(result.headers['x-app'], 'yes')
+    assert.equal(result.headers.vary, 'Accept-Encoding, Cookie')
+    assert.deepEqual(
+      result.setCookies.map((cookie) => cookie.name),
+      ['app', 'session'],
+    )
+    assert.notEqual(returned[0], made[0])
+    assert.equal(returned[0]?.statusText, 'Made')
+    assert.deepEqual(made[0]?.headers.getSetCookie(), ['app=1'])
+    assert.equal(made[0]?.headers.get('vary'), 'Accept-Encoding')
+  })
+
+  it('commits nothing for a handler that throws after a write, and rethrows', async (t) => {
+    const { client, fixture } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        await write(request)
+        if (new URL(request.url).pathname === '/throw') {
+          const session = await getSession(request)
+          session.set('n', 2)
+          throw new Error('half done')
+        }
+        return new Response('ok')
+      }),
+    )
+    assert.equal((await client.get('/')).status, 200)
+    const encodes = fixture.codec?.calls.encode
+    const result = await client.get('/throw')
+    assert.equal(result.status, 500)
+    assert.deepEqual(result.rawSetCookies, [])
+    assert.equal((fixture.errors[0] as Error).message, 'half done')
+    assert.equal(fixture.codec?.calls.encode, encodes, 'nothing was encoded')
+  })
+
+  it('adds Vary: Cookie when the session was only read, and none when it was never asked for', async (t) => {
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        if (new URL(request.url).pathname === '/read') await getSession(request)
+        return new Response('ok')
+      }),
+    )
+    const read = await client.get('/read')
+    assert.equal(read.headers.vary, 'Cookie')
+    assert.deepEqual(read.rawSetCookies, [])
+    const none = await client.get('/none')
+    assert.equal(none.headers.vary, undefined)
   })
 })
