@@ -9,7 +9,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, getSession, serverStorage } from '../../src/index.ts'
+import { createServerStorage, createSessions, getSession } from '../../src/index.ts'
 import { createPostgresStore } from '../../src/stores/postgres.ts'
 import { startPostgres } from '../support/postgres-server.ts'
 
@@ -23,7 +23,7 @@ const BOUND_MS = TIMEOUT * 1000 + 1000
  * with `&gate`, `/set` waits for `open()` between loading the session and writing it.
  */
 async function serve(t: TestContext, store: ReturnType<typeof createPostgresStore>) {
-  const sessions = createSessions({ storage: serverStorage({ store }) })
+  const sessions = createSessions({ storage: createServerStorage({ store }) })
   let open: () => void = () => {}
   let gate = new Promise<void>((resolve) => {
     open = resolve
