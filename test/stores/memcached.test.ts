@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
 import { createServer, Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
 import { MemcacheClient } from 'memcache-client'
-import type { SessionRecord } from '../../src/core/types.ts'
 import {
   createMemcachedStore,
   type MemcachedStoreClient,
@@ -11,6 +9,14 @@ import {
 } from '../../src/stores/memcached.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
 import { type MemcachedServer, startMemcached } from '../support/memcached-server.ts'
+import {
+  assertSameRecord,
+  fieldEntries,
+  mustCreate,
+  mustPatch,
+  newRecord,
+  touchPatch,
+} from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
 
 const SECOND = 1000
@@ -43,12 +49,13 @@ async function memcached(
 // The tests below pass memcache-client's MemcacheClient where a MemcachedStoreClient is expected:
 // the typecheck proves that the real client fits the store's structural contract.
 
-// One store shared by every test of the suite (its ids are unique); `advance` moves the store's
-// clock, and memcached's own expiry is checked by the TTL tests below.
-let offset = 0
+// A store per test (the suite's ids are unique), whose clock `advance` moves: each test starts at
+// wall-clock time, as the suite builds its records from it. memcached's own expiry is checked by
+// the TTL tests below.
 runStoreSuite('memcached store', async (t) => {
   const found = await memcached(t)
   if (found === null) return null
+  let offset = 0
   return {
     store: createMemcachedStore(found.client, {
       keyPrefix: 'suite:',
@@ -65,18 +72,9 @@ runConcurrencySuite('memcached store', async (t) => {
   return found && createMemcachedStore(found.client, { keyPrefix: 'concurrency:' })
 })
 
-function record(fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id: `id-${randomUUID()}`,
-    data: '{"n":1}',
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
-}
+/** A live record whose id is a valid memcached key, with `overrides` on top. */
+const record: typeof newRecord = (overrides = {}) =>
+  newRecord({ fields: { 'd:n': '1' }, ...overrides })
 
 /**
  * memcached's remaining TTL of `key` in seconds, read with the meta command `mg <key> t` over a raw
@@ -122,7 +120,7 @@ describe('memcached store specifics', () => {
     const long = record({ expiresAt: Date.now() + 40 * DAY })
     assert.deepEqual(await store.create(long), { ok: true, version: 1 })
     // A relative exptime of 40 days would be read as a date in 1970: gone at once.
-    assert.deepEqual(await store.get(long.id), long)
+    assertSameRecord(await store.get(long.id), long)
     assertAbout(await ttlOf(found.server, `ttl:${long.id}`), 40 * 86400)
   })
 
@@ -132,11 +130,11 @@ describe('memcached store specifics', () => {
     const store = createMemcachedStore(found.client, { keyPrefix: 'ttl:' })
     const short = record({ expiresAt: Date.now() + 10 * DAY })
     assert.deepEqual(await store.create(short), { ok: true, version: 1 })
-    assert.deepEqual(await store.get(short.id), short)
+    assertSameRecord(await store.get(short.id), short)
     assertAbout(await ttlOf(found.server, `ttl:${short.id}`), 10 * 86400)
   })
 
-  it('sets the TTL from expiresAt on create, update and touch, across the 30-day line', async (t) => {
+  it('sets the TTL from expiresAt on create, replace and patch, across the 30-day line', async (t) => {
     const found = await memcached(t)
     if (found === null) return
     const store = createMemcachedStore(found.client, { keyPrefix: 'ttl:' })
@@ -146,14 +144,41 @@ describe('memcached store specifics', () => {
     assertAbout(await ttlOf(found.server, key(created.id)), 3600)
 
     const longer = { ...created, expiresAt: Date.now() + 45 * DAY }
-    assert.deepEqual(await store.update(longer, 1), { ok: true, version: 2 })
+    assert.deepEqual(await store.replace(longer, 1), { ok: true, version: 2 })
     assertAbout(await ttlOf(found.server, key(created.id)), 45 * 86400)
 
-    await store.touch(created.id, Date.now(), Date.now() + 29 * DAY)
+    await mustPatch(store, created.id, touchPatch({ expiresAt: Date.now() + 29 * DAY }), 3)
     assertAbout(await ttlOf(found.server, key(created.id)), 29 * 86400)
-    await store.touch(created.id, Date.now(), Date.now() + 31 * DAY)
+    await mustPatch(store, created.id, touchPatch({ expiresAt: Date.now() + 31 * DAY }), 4)
     assertAbout(await ttlOf(found.server, key(created.id)), 31 * 86400)
-    assert.equal((await store.get(created.id))?.version, 2)
+    assert.equal((await store.get(created.id))?.version, 4)
+  })
+
+  it('a patch of a forwarding pointer writes nothing and leaves its TTL alone', async (t) => {
+    const found = await memcached(t)
+    if (found === null) return
+    const store = createMemcachedStore(found.client, { keyPrefix: 'ttl:' })
+    const session = record({ expiresAt: Date.now() + HOUR })
+    await mustCreate(store, session)
+    const pointer = {
+      ...session,
+      fields: {},
+      movedTo: 'id-elsewhere',
+      expiresAt: Date.now() + 20_000,
+    }
+    assert.deepEqual(await store.replace(pointer, 1), { ok: true, version: 2 })
+    const raw = (await found.client.get<string>(`ttl:${session.id}`))?.value
+    const ttl = await ttlOf(found.server, `ttl:${session.id}`)
+    assertAbout(ttl, 21)
+    const patch = touchPatch({ set: { 'd:x': '1' }, expiresAt: Date.now() + DAY })
+    assert.deepEqual(await store.patch(session.id, patch), {
+      ok: false,
+      reason: 'moved',
+      movedTo: 'id-elsewhere',
+    })
+    assert.equal((await found.client.get<string>(`ttl:${session.id}`))?.value, raw)
+    const after = await ttlOf(found.server, `ttl:${session.id}`)
+    assert.ok(after !== null && ttl !== null && after <= ttl, `TTL went from ${ttl} to ${after}`)
   })
 
   it('lets memcached drop an already expired record at once', async (t) => {
@@ -170,34 +195,36 @@ describe('memcached store specifics', () => {
     if (found === null) return
     let now = Date.now()
     const store = createMemcachedStore(found.client, { keyPrefix: 'ttl:', clock: () => now })
-    const old = record({ expiresAt: now + 30 * SECOND, data: '{"old":true}' })
+    const old = record({ expiresAt: now + 30 * SECOND, fields: { 'd:old': 'true' } })
     await store.create(old)
     now += 31 * SECOND
     assert.equal(await store.get(old.id), null)
     assert.notEqual(await ttlOf(found.server, `ttl:${old.id}`), null, 'memcached still holds it')
-    assert.deepEqual(await store.update(old, 1), { ok: false, reason: 'conflict', current: null })
-    await store.touch(old.id, now, now + HOUR)
-    assert.equal(await store.get(old.id), null, 'touch does not revive it')
-    const fresh = record({ id: old.id, data: '{"new":true}', expiresAt: now + HOUR })
+    assert.deepEqual(await store.replace(old, 1), { ok: false, reason: 'conflict', current: null })
+    const touch = { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR }
+    assert.deepEqual(await store.patch(old.id, touch), { ok: false, reason: 'gone' })
+    assert.equal(await store.get(old.id), null, 'a patch does not revive it')
+    const fresh = record({ id: old.id, fields: { 'd:new': 'true' }, expiresAt: now + HOUR })
     assert.deepEqual(await store.create(fresh), { ok: true, version: 1 })
-    assert.deepEqual(await store.get(old.id), fresh)
+    assertSameRecord(await store.get(old.id), fresh)
   })
 
   it('stores one JSON value under keyPrefix + id', async (t) => {
     const found = await memcached(t)
     if (found === null) return
     const store = createMemcachedStore(found.client, { keyPrefix: 'layout:' })
-    const stored = record({ subject: 'alice' })
+    const stored = record({ subject: 'alice', fields: { 'd:n': '1', m: '1800' } })
     await store.create(stored)
     const raw = await found.client.get<string>(`layout:${stored.id}`)
     assert.equal(typeof raw?.value, 'string')
     assert.deepEqual(JSON.parse(raw?.value ?? 'null'), {
-      data: stored.data,
       version: 1,
       createdAt: stored.createdAt,
       lastActiveAt: stored.lastActiveAt,
       expiresAt: stored.expiresAt,
       subject: 'alice',
+      movedTo: null,
+      fields: { 'd:n': '1', m: '1800' },
     })
     const anonymous = record()
     await store.create(anonymous)
@@ -216,14 +243,19 @@ describe('memcached store specifics', () => {
     assert.ok(await found.client.get(bare.id))
   })
 
-  it('declares no subject index and has no subject methods', async (t) => {
+  it("declares patch: 'compare-and-set', no subject index, and has no subject methods", async (t) => {
     const found = await memcached(t)
     if (found === null) return
     const store = createMemcachedStore(found.client)
-    assert.deepEqual(store.capabilities, { atomic: true, ttl: true, subjectIndex: false })
+    assert.deepEqual(store.capabilities, {
+      patch: 'compare-and-set',
+      ttl: true,
+      subjectIndex: false,
+    })
     assert.ok(Object.isFrozen(store.capabilities))
     assert.equal('listBySubject' in store, false)
     assert.equal('deleteBySubject' in store, false)
+    assert.equal('deleteIfSubject' in store, false)
     assert.equal('prune' in store, false)
     assert.equal('close' in store, false)
   })
@@ -234,15 +266,15 @@ describe('memcached store specifics', () => {
     const store = createMemcachedStore(found.client, { keyPrefix: 'ids:' })
     for (const id of ['has space', 'line\r\nbreak', 'tab\there', 'ünïcode', '', 'x'.repeat(247)]) {
       assert.equal(await store.get(id), null, JSON.stringify(id))
-      await store.touch(id, Date.now(), Date.now() + HOUR)
+      assert.deepEqual(await store.patch(id, touchPatch()), { ok: false, reason: 'gone' })
       await store.delete(id)
       await assert.rejects(store.create(record({ id })), RangeError, JSON.stringify(id))
-      await assert.rejects(store.update(record({ id }), 1), RangeError, JSON.stringify(id))
+      await assert.rejects(store.replace(record({ id }), 1), RangeError, JSON.stringify(id))
     }
     // 4 + 246 = 250 bytes: the longest key memcached takes.
     const longest = record({ id: 'x'.repeat(246) })
     assert.deepEqual(await store.create(longest), { ok: true, version: 1 })
-    assert.deepEqual(await store.get(longest.id), longest)
+    assertSameRecord(await store.get(longest.id), longest)
   })
 
   it('rejects a value under its key that is not a session record', async (t) => {
@@ -250,7 +282,7 @@ describe('memcached store specifics', () => {
     if (found === null) return
     const store = createMemcachedStore(found.client, { keyPrefix: 'foreign:' })
     await found.client.set('foreign:text', 'not json', { lifetime: 60 })
-    await found.client.set('foreign:json', '{"data":1}', { lifetime: 60 })
+    await found.client.set('foreign:json', '{"fields":1}', { lifetime: 60 })
     await assert.rejects(store.get('text'), /not JSON/)
     await assert.rejects(store.get('json'), /not a session record/)
   })
@@ -271,6 +303,11 @@ describe('memcached store specifics', () => {
       { timeout: '5' },
       { timeout: 3_000_000 },
       { clock: 'now' },
+      { casAttempts: 0 },
+      { casAttempts: 1.5 },
+      { casAttempts: 1001 },
+      { casAttempts: '3' },
+      { casAttempts: Number.NaN },
     ]
     for (const options of invalid) {
       assert.throws(
@@ -285,8 +322,83 @@ describe('memcached store specifics', () => {
       })
     }
     assert.doesNotThrow(() =>
-      createMemcachedStore(client, { keyPrefix: 'x'.repeat(200), timeout: 0.5 }),
+      createMemcachedStore(client, { keyPrefix: 'x'.repeat(200), timeout: 0.5, casAttempts: 1 }),
     )
+  })
+
+  it('patches by gets + cas: 32 concurrent patches all land, each on the version before it', async (t) => {
+    const found = await memcached(t)
+    if (found === null) return
+    const store = createMemcachedStore(found.client, { keyPrefix: 'cas:' })
+    const created = record({ fields: {} })
+    await mustCreate(store, created)
+    const results = await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        store.patch(created.id, touchPatch({ set: { [`d:k${i}`]: `"${'x'.repeat(i * 100)}"` } })),
+      ),
+    )
+    const versions = results.map((result) => (result.ok ? result.version : -1))
+    assert.deepEqual(
+      versions.sort((a, b) => a - b),
+      Array.from({ length: 32 }, (_, i) => i + 2),
+    )
+    assert.equal(fieldEntries((await store.get(created.id))?.fields).length, 32)
+  })
+
+  it('gives up after casAttempts lost compare-and-set races, saying so', async (t) => {
+    const found = await memcached(t)
+    if (found === null) return
+    // One attempt each: of 32 patches read at the same version, only the first cas can win.
+    const store = createMemcachedStore(found.client, { keyPrefix: 'cas:', casAttempts: 1 })
+    const created = record({ fields: {} })
+    await mustCreate(store, created)
+    const results = await Promise.allSettled(
+      Array.from({ length: 32 }, (_, i) =>
+        store.patch(created.id, touchPatch({ set: { [`d:k${i}`]: '1' } })),
+      ),
+    )
+    const landed = results.filter((r) => r.status === 'fulfilled')
+    const refused = results.filter((r) => r.status === 'rejected')
+    assert.ok(refused.length > 0, 'some patch lost its race')
+    for (const r of refused) {
+      assert.match(
+        String(r.reason),
+        /memcached store: patch of cas:\S+ gave up after 1 compare-and-set attempts \(casAttempts\)/,
+      )
+    }
+    // What landed is all there, and nothing else.
+    const stored = await store.get(created.id)
+    assert.equal(stored?.version, 1 + landed.length)
+    assert.equal(fieldEntries(stored?.fields).length, landed.length)
+  })
+
+  it('keeps hostile field names, unicode and 100 KB texts in its JSON value', async (t) => {
+    const found = await memcached(t)
+    if (found === null) return
+    const store = createMemcachedStore(found.client, { keyPrefix: 'names:' })
+    const fields = {
+      version: '"v"',
+      fields: '{}',
+      ['__proto__']: '"p"',
+      'd:{}': '{}',
+      'd:a:b': '":"',
+      'd:"\'`\\': '"q"',
+      'd:Ω🎉': '"ü"',
+      'd:big': `"${'é'.repeat(50_000)}"`,
+    }
+    const created = record({ fields: JSON.parse(JSON.stringify(fields)) })
+    await mustCreate(store, created)
+    assert.deepEqual(
+      fieldEntries((await store.get(created.id))?.fields),
+      fieldEntries(created.fields),
+    )
+    const patch = touchPatch({ set: { 'd:big': `"${'ü'.repeat(50_000)}"` }, unset: ['version'] })
+    await mustPatch(store, created.id, patch, 2)
+    const stored = await store.get(created.id)
+    assert.equal(stored?.fields['d:big'], patch.set['d:big'])
+    assert.equal(Object.hasOwn(stored?.fields ?? {}, '__proto__'), true)
+    assert.equal(Object.getPrototypeOf(stored?.fields), Object.prototype)
+    assert.equal(stored?.fields.version, undefined)
   })
 
   it('times out a call that memcached never answers', async (t) => {
@@ -309,9 +421,9 @@ describe('memcached store specifics', () => {
     const client = new MemcacheClient({ server: `127.0.0.1:${port}`, cmdTimeout: 30_000 })
     clients.push(client)
     const store = createMemcachedStore(client, { timeout: 1 })
-    for (const call of [() => store.get('x'), () => store.update(record(), 1)]) {
+    for (const call of [() => store.get('x'), () => store.patch('x', touchPatch())]) {
       const started = Date.now()
-      await assert.rejects(call(), /memcached store: (get|update) timed out after 1 s/)
+      await assert.rejects(call(), /memcached store: (get|patch) timed out after 1 s/)
       const elapsed = Date.now() - started
       assert.ok(elapsed >= 900 && elapsed < 2500, `rejected after ${elapsed} ms`)
     }
@@ -328,7 +440,7 @@ describe('memcached store specifics', () => {
 
     await found.server.stop()
     try {
-      for (const call of [() => store.get(before.id), () => store.update(before, 1)]) {
+      for (const call of [() => store.get(before.id), () => store.patch(before.id, touchPatch())]) {
         const started = Date.now()
         await assert.rejects(call())
         const elapsed = Date.now() - started
@@ -340,9 +452,9 @@ describe('memcached store specifics', () => {
 
     // The same client and store work again; memcached came back empty, as memcached does.
     assert.equal(await store.get(before.id), null)
-    const again = record({ id: before.id, data: '{"after":"restart"}' })
+    const again = record({ id: before.id, fields: { 'd:after': '"restart"' } })
     assert.deepEqual(await store.create(again), { ok: true, version: 1 })
-    assert.deepEqual(await store.update({ ...again, data: '{"v":2}' }, 1), { ok: true, version: 2 })
-    assert.equal((await store.get(before.id))?.data, '{"v":2}')
+    await mustPatch(store, before.id, touchPatch({ set: { 'd:v': '2' } }), 2)
+    assert.equal((await store.get(before.id))?.fields['d:v'], '2')
   })
 })
