@@ -122,8 +122,10 @@ export function busySessionReport(
     `Goals for sessionware's Redis store: no errors: ${word(verdict.noErrors)} (${mine[4]}); ` +
       `p99 < ${BUSY_P99_GOAL_MS} ms: ${word(verdict.p99)} (${mine[3]} ms); ` +
       `req/s ≥ express-session + connect-redis: ${word(verdict.throughput)} (${verdict.ratio.toFixed(2)}×).`,
-    'express-session writes the whole session back (last write wins): concurrent increments are lost. ' +
-      'sessionware patches the one field in Redis (one EVALSHA per write): every increment counts.',
+    'Both read n and write n + 1, so concurrent increments of the one key are last-write-wins on ' +
+      'both sides. express-session writes the whole session back (GET + SET), so a concurrent ' +
+      'change to any other key is lost too; sessionware patches only the changed field inside ' +
+      'Redis (HGETALL + one EVALSHA), so changes to different keys never overwrite each other.',
   ]
 }
 
