@@ -21,6 +21,9 @@ import { SessionConfigError } from '../errors.ts'
 import { callbackOption, clockOption, intervalOption, timeoutOption } from '../lib/options.ts'
 import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
 import { withTimeout } from '../lib/timeout.ts'
+import { createSchema, DEFAULT_TABLE, parseTable } from './postgres-schema.ts'
+
+export { postgresSchema } from './postgres-schema.ts'
 
 /**
  * What the store needs of a client: node-postgres's `query(text, values)`. A `pg.Pool` fits (the
@@ -107,14 +110,7 @@ export interface PostgresStore extends SessionStore {
   close(): Promise<void>
 }
 
-const SCHEMA_PART = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-const TABLE_PART = /^[A-Za-z_][A-Za-z0-9_]{0,51}$/
-const DEFAULT_TABLE = 'sessionware_sessions'
 const COLUMNS = 'id, fields, version, created_at, last_active_at, expires_at, subject, moved_to'
-/** SQLSTATEs of a lost `CREATE … IF NOT EXISTS` race: unique_violation, duplicate_table. */
-const CREATE_RACE = new Set(['23505', '42P07'])
-/** SQLSTATE undefined_column: the layout check found a table of the earlier layout. */
-const UNDEFINED_COLUMN = '42703'
 
 /** A row as node-postgres returns it: BIGINT arrives as a string by default. */
 interface Row {
@@ -127,72 +123,6 @@ interface Row {
   expires_at: string | number | bigint
   subject: string | null
   moved_to: string | null
-}
-
-/** The table name split and quoted: `"schema"."table"`, and the bare table part for index names. */
-interface TableName {
-  qualified: string
-  base: string
-}
-
-function parseTable(table: unknown, caller: string): TableName {
-  const parts = typeof table === 'string' ? table.split('.') : []
-  const base = parts.at(-1) ?? ''
-  const valid =
-    (parts.length === 1 || (parts.length === 2 && SCHEMA_PART.test(parts[0] ?? ''))) &&
-    TABLE_PART.test(base)
-  if (!valid) {
-    throw new SessionConfigError(
-      `${caller}: table must be "table" or "schema.table" of SQL identifiers (a letter or _, then letters, digits or _; the table at most 52 characters), got ${JSON.stringify(table)}`,
-    )
-  }
-  return { qualified: parts.map((part) => `"${part}"`).join('.'), base }
-}
-
-function ddl({ qualified, base }: TableName): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS ${qualified} (\n` +
-    '  id TEXT PRIMARY KEY,\n' +
-    '  fields JSONB NOT NULL,\n' +
-    '  version INTEGER NOT NULL,\n' +
-    '  created_at BIGINT NOT NULL,\n' +
-    '  last_active_at BIGINT NOT NULL,\n' +
-    '  expires_at BIGINT NOT NULL,\n' +
-    '  subject TEXT,\n' +
-    '  moved_to TEXT\n' +
-    ');\n' +
-    `CREATE INDEX IF NOT EXISTS "${base}_expires_at" ON ${qualified} (expires_at);\n` +
-    `CREATE INDEX IF NOT EXISTS "${base}_subject" ON ${qualified} (subject) WHERE subject IS NOT NULL;\n`
-  )
-}
-
-/**
- * The SQL that creates the store's table and indexes, for a migration (then pass
- * `createTable: false`). Idempotent (`IF NOT EXISTS`); times are epoch milliseconds; `fields` is
- * a JSON object whose values are the texts the core stored (JSON strings inside the `jsonb`);
- * `moved_to` is set on a forwarding record (renewal). A table of sessionware's earlier layout
- * (with a `data` column) is not changed by it: drop that table first (its sessions are lost).
- *
- * ```sql
- * CREATE TABLE IF NOT EXISTS "sessionware_sessions" (
- *   id TEXT PRIMARY KEY,
- *   fields JSONB NOT NULL,
- *   version INTEGER NOT NULL,
- *   created_at BIGINT NOT NULL,
- *   last_active_at BIGINT NOT NULL,
- *   expires_at BIGINT NOT NULL,
- *   subject TEXT,
- *   moved_to TEXT
- * );
- * CREATE INDEX IF NOT EXISTS "sessionware_sessions_expires_at" ON "sessionware_sessions" (expires_at);
- * CREATE INDEX IF NOT EXISTS "sessionware_sessions_subject" ON "sessionware_sessions" (subject) WHERE subject IS NOT NULL;
- * ```
- *
- * @param table - The `table` option of the store.
- * @throws {SessionConfigError} when `table` is not a valid table name.
- */
-export function postgresSchema(table: string = DEFAULT_TABLE): string {
-  return ddl(parseTable(table, 'postgresSchema'))
 }
 
 /**
@@ -298,14 +228,6 @@ export function createPostgresStore(
     prune: `DELETE FROM ${t} WHERE expires_at <= $1`,
   }
 
-  // One simple-protocol batch runs as one transaction; the advisory lock serializes concurrent
-  // first uses (several stores, processes or hosts), whose CREATE … IF NOT EXISTS could otherwise
-  // collide in the catalog.
-  const lockKey = `sessionware:${t.replaceAll('"', '')}`
-  // The batch ends by reading the v2 columns, which fails on a table of the earlier layout.
-  const schemaBatch =
-    `SELECT pg_advisory_xact_lock(hashtext('${lockKey}'));\n${ddl(name)}` +
-    `SELECT fields, moved_to FROM ${t} LIMIT 0;\n`
   // A single connection runs one query at a time, and node-postgres deprecates queueing them on a
   // Client (pg@9 will throw): the store sends its own queries one after another. A pool (it has a
   // `totalCount`) gets them concurrently.
@@ -320,17 +242,8 @@ export function createPostgresStore(
 
   let schema: Promise<void> | undefined = createTable ? undefined : Promise.resolve()
   const ensureSchema = (): Promise<void> => {
-    schema ??= createSchema(send, schemaBatch).catch((error: unknown) => {
+    schema ??= createSchema(send, name).catch((error: unknown) => {
       schema = undefined // retried by the next call
-      if ((error as { code?: unknown } | null)?.code === UNDEFINED_COLUMN) {
-        throw new SessionConfigError(
-          `createPostgresStore: table ${t} has an earlier sessionware layout (a data column), not ` +
-            `the current one with fields and moved_to. Drop it (DROP TABLE ${t}; its sessions are ` +
-            'lost and users sign in again) or pass another table name; the store then creates the ' +
-            'new table, or run the SQL of postgresSchema() in a migration.',
-          { cause: error },
-        )
-      }
       throw error
     })
     return schema
@@ -441,22 +354,6 @@ export function createPostgresStore(
     async close() {
       stopPruning()
     },
-  }
-}
-
-/** Runs the schema batch, retrying a lost catalog race (possible without the lock, from other tools). */
-async function createSchema(
-  send: (text: string) => Promise<PostgresQueryResult>,
-  batch: string,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await send(batch)
-      return
-    } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code
-      if (attempt >= 3 || typeof code !== 'string' || !CREATE_RACE.has(code)) throw error
-    }
   }
 }
 
