@@ -1,7 +1,9 @@
 /**
  * The adapter conformance suite: every adapter serves the same small app (`adapter-app.ts`) over
  * real loopback HTTP and must pass the same scenarios, with cookie storage (sealed codec) and with
- * server storage (memory store, wrapped to count and fail: `adapter-fixture.ts`).
+ * server storage (memory store, wrapped to count and fail: `adapter-fixture.ts`). The scenarios
+ * where two features meet (errors, Vary, shared responses, Secure behind a proxy) are in
+ * `adapter-suite-edges.ts`.
  *
  * Re-exports the app and the fixture, which the core's HTTP tests reuse.
  *
@@ -11,68 +13,24 @@
  */
 
 import assert from 'node:assert/strict'
-import { describe, it, type TestContext } from 'node:test'
-import type { SessionManager } from '../../src/index.ts'
-import { appRoutes, type Routes, type SessionView, STREAM_CHUNKS } from './adapter-app.ts'
+import { describe, it } from 'node:test'
+import { type SessionView, STREAM_CHUNKS } from './adapter-app.ts'
 import {
-  createFixture,
-  type Fixture,
-  type FixtureOptions,
-  type StorageKind,
-} from './adapter-fixture.ts'
-import { Client, type HttpResult, json, setCookieOf } from './http.ts'
+  accesses,
+  assertNoSetCookie,
+  assertOk,
+  type Mount,
+  sessionCookie,
+  starter,
+  writes,
+} from './adapter-checks.ts'
+import type { StorageKind } from './adapter-fixture.ts'
+import { edgeScenarios } from './adapter-suite-edges.ts'
+import { Client, json } from './http.ts'
 
 export * from './adapter-app.ts'
+export type { Mount, MountOptions } from './adapter-checks.ts'
 export * from './adapter-fixture.ts'
-
-// ---------------------------------------------------------------------------------------------
-// The suite
-
-/** How a mount's error path answers: `onError` records the error and returns the status. */
-export interface MountOptions {
-  readonly onError: (error: unknown) => number
-}
-
-/**
- * Serves `routes` through the adapter under test, with `sessions`, on 127.0.0.1 (closed after the
- * test); resolves to the base URL. Errors the adapter hands to its error path go to
- * `options.onError`, whose status is answered with an `x-error-code` header.
- */
-export type Mount = (
-  t: TestContext,
-  sessions: SessionManager,
-  routes: Routes,
-  options: MountOptions,
-) => Promise<string>
-
-/** The session cookie's Set-Cookie in a result (the default cookie name is `session`). */
-function sessionCookie(result: HttpResult) {
-  return setCookieOf(result, 'session')
-}
-
-function assertNoSetCookie(result: HttpResult): void {
-  assert.deepEqual(result.rawSetCookies, [], 'expected no Set-Cookie')
-}
-
-function assertOk(result: HttpResult): void {
-  assert.equal(result.status, 200, `status ${result.status}: ${result.body}`)
-}
-
-/** Storage writes so far: store create/replace/patch (server) or codec encodes (cookie). */
-function writes(fixture: Fixture): number {
-  if (fixture.store) {
-    const { create, replace, patch } = fixture.store.calls
-    return create + replace + patch
-  }
-  return fixture.codec?.calls.encode ?? 0
-}
-
-/** Storage accesses so far: every store call (server) or codec call (cookie). */
-function accesses(fixture: Fixture): number {
-  if (fixture.store) return fixture.store.total()
-  const calls = fixture.codec?.calls
-  return calls ? calls.encode + calls.decode : 0
-}
 
 /**
  * Declares `describe(name)` with the adapter scenarios, once with cookie storage (sealed codec) and
@@ -80,36 +38,20 @@ function accesses(fixture: Fixture): number {
  */
 export function runAdapterSuite(name: string, mount: Mount): void {
   describe(name, () => {
-    describe('cookie storage (sealed codec)', () => scenarios('cookie', mount))
-    describe('server storage (memory store)', () => scenarios('server', mount))
+    for (const [kind, title] of [
+      ['cookie', 'cookie storage (sealed codec)'],
+      ['server', 'server storage (memory store)'],
+    ] as const) {
+      describe(title, () => {
+        scenarios(kind, mount)
+        edgeScenarios(kind, mount)
+      })
+    }
   })
 }
 
 function scenarios(kind: StorageKind, mount: Mount): void {
-  const serverOnly = kind === 'server' ? {} : { skip: 'needs server storage' }
-  const cookieOnly = kind === 'cookie' ? {} : { skip: 'needs cookie storage' }
-
-  async function start(
-    t: TestContext,
-    options: FixtureOptions = {},
-  ): Promise<{ fixture: Fixture; client: Client; base: string }> {
-    const fixture = createFixture(kind, options)
-    if (fixture.store) {
-      const inner = fixture.store.inner
-      t.after(() => inner.close())
-    }
-    const base = await mount(t, fixture.sessions, appRoutes, { onError: fixture.onError })
-    return { fixture, client: new Client(base), base }
-  }
-
-  /** Starts and establishes a session holding n = 1. */
-  async function started(t: TestContext, options: FixtureOptions = {}) {
-    const context = await start(t, options)
-    const first = await context.client.get('/inc')
-    assertOk(first)
-    assert.ok(context.client.cookie('session'), 'the first write set the session cookie')
-    return context
-  }
+  const { serverOnly, cookieOnly, start, started } = starter(kind, mount)
 
   it('sends no Set-Cookie and touches no storage for a request that never calls getSession', async (t) => {
     const { fixture, client } = await started(t)
@@ -321,107 +263,6 @@ function scenarios(kind: StorageKind, mount: Mount): void {
     assert.deepEqual(json<SessionView>(await client.get('/get')).data, { n: 1 })
   })
 
-  it('hands an error thrown by the handler after a write to the error path', async (t) => {
-    const { fixture, client } = await start(t)
-    const result = await client.get('/throw')
-    assert.equal(result.status, 500)
-    assert.equal(fixture.errors.length, 1)
-    assert.equal((fixture.errors[0] as Error).message, 'boom in handler')
-  })
-
-  it('commits nothing for a handler that throws after a write', async (t) => {
-    const { fixture, client } = await started(t)
-    const before = writes(fixture)
-    const cookie = client.cookie('session')
-    const result = await client.get('/throw')
-    assert.equal(result.status, 500)
-    assert.equal(sessionCookie(result), undefined, 'no Set-Cookie carries the change')
-    assert.equal(writes(fixture), before, 'nothing was written')
-    assert.equal(client.cookie('session'), cookie)
-    const after = await client.get('/get')
-    assertOk(after)
-    assert.deepEqual(json<SessionView>(after).data, { n: 1 }, 'the next request sees the old n')
-  })
-
-  it('stores nothing for a new visitor whose handler throws after a write', async (t) => {
-    const { fixture, client } = await start(t)
-    const result = await client.get('/throw')
-    assert.equal(result.status, 500)
-    assertNoSetCookie(result)
-    assert.equal(writes(fixture), 0)
-    if (fixture.store) assert.equal(fixture.store.inner.size, 0)
-  })
-
-  it(
-    'hands a session too large for 4096 bytes to the error path as ERR_SESSION_COOKIE_TOO_LARGE',
-    cookieOnly,
-    async (t) => {
-      const { fixture, client } = await started(t)
-      const result = await client.get('/big')
-      assert.equal(result.status, 500)
-      assert.equal(result.headers['x-error-code'], 'ERR_SESSION_COOKIE_TOO_LARGE')
-      assertNoSetCookie(result)
-      assert.equal(fixture.errors.length, 1)
-      const error = fixture.errors[0] as { code: string; size: number; limit: number }
-      assert.equal(error.code, 'ERR_SESSION_COOKIE_TOO_LARGE')
-      assert.equal(error.limit, 4096)
-      assert.ok(error.size > 4096)
-      // The server lives on and the old cookie still holds the old session.
-      assert.deepEqual(json<SessionView>(await client.get('/get')).data, { n: 1 })
-    },
-  )
-
-  it(
-    'hands a store failure on load to the error path as ERR_SESSION_STORE, never an empty session',
-    serverOnly,
-    async (t) => {
-      const { fixture, client } = await started(t)
-      fixture.store?.failing.add('get')
-      const result = await client.get('/inc')
-      assert.equal(result.status, 503)
-      assert.equal(result.headers['x-error-code'], 'ERR_SESSION_STORE')
-      assertNoSetCookie(result)
-      const error = fixture.errors[0] as { code: string; operation: string; cause: Error }
-      assert.equal(error.code, 'ERR_SESSION_STORE')
-      assert.equal(error.operation, 'load')
-      assert.equal(error.cause.message, 'store down')
-      assert.equal(writes(fixture), 1, 'nothing but the first request wrote to the store')
-      fixture.store?.failing.clear()
-      assert.deepEqual(json<SessionView>(await client.get('/get')).data, { n: 1 })
-    },
-  )
-
-  it(
-    'hands a store failure on save to the error path as ERR_SESSION_STORE and keeps the stored data',
-    serverOnly,
-    async (t) => {
-      const { fixture, client } = await started(t)
-      fixture.store?.failing.add('patch')
-      const result = await client.get('/inc')
-      assert.equal(result.status, 503)
-      assert.equal(result.headers['x-error-code'], 'ERR_SESSION_STORE')
-      assertNoSetCookie(result)
-      assert.equal((fixture.errors[0] as { operation: string }).operation, 'update')
-      fixture.store?.failing.clear()
-      assert.deepEqual(json<SessionView>(await client.get('/get')).data, { n: 1 })
-    },
-  )
-
-  it(
-    'hands a store failure on creating a session to the error path as ERR_SESSION_STORE',
-    serverOnly,
-    async (t) => {
-      const { fixture, client } = await start(t)
-      fixture.store?.failing.add('create')
-      const result = await client.get('/inc')
-      assert.equal(result.status, 503)
-      assert.equal(result.headers['x-error-code'], 'ERR_SESSION_STORE')
-      assertNoSetCookie(result)
-      assert.equal((fixture.errors[0] as { operation: string }).operation, 'create')
-      assert.equal(fixture.store?.inner.size, 0)
-    },
-  )
-
   it('sends no Set-Cookie for unchanged reads within the touch window', async (t) => {
     const { fixture, client } = await started(t, { idleTimeout: 600 })
     const before = writes(fixture)
@@ -443,81 +284,5 @@ function scenarios(kind: StorageKind, mount: Mount): void {
     assert.ok(cookie?.value, 'the touch re-sends the cookie')
     assert.equal(cookie.maxAge, 600)
     if (fixture.store) assert.equal(fixture.store.calls.patch, 1, 'the touch is one patch')
-  })
-
-  it('adds Vary: Cookie to a response whose session was read', async (t) => {
-    const { client } = await started(t)
-    const read = await client.get('/get')
-    assertOk(read)
-    assert.equal(read.headers.vary, 'Cookie')
-    const written = await client.get('/inc')
-    assertOk(written)
-    assert.equal(written.headers.vary, 'Cookie')
-  })
-
-  it('adds Vary: Cookie for an anonymous visitor who only reads (no cookie either)', async (t) => {
-    const { client } = await start(t)
-    const result = await client.get('/get')
-    assertOk(result)
-    assertNoSetCookie(result)
-    assert.equal(result.headers.vary, 'Cookie')
-  })
-
-  it('adds no Vary to a response that never touched the session', async (t) => {
-    const { client } = await started(t)
-    const result = await client.get('/none')
-    assertOk(result)
-    assert.equal(result.headers.vary, undefined)
-  })
-
-  it("merges Vary: Cookie into the application's own Vary", async (t) => {
-    const { client } = await started(t)
-    const merged = await client.get('/vary?value=Accept-Encoding')
-    assertOk(merged)
-    assert.equal(merged.headers.vary, 'Accept-Encoding, Cookie')
-    const named = await client.get('/vary?value=Origin,%20cookie')
-    assert.equal(named.headers.vary, 'Origin, cookie', 'Cookie named already: not repeated')
-    const star = await client.get('/vary?value=*')
-    assert.equal(star.headers.vary, '*', '* already varies on everything')
-  })
-
-  it("never gives one visitor's cookie to another through a shared response", async (t) => {
-    const { client, base } = await start(t)
-    const login = await client.get('/shared-login')
-    assert.equal(login.status, 204)
-    assert.ok(sessionCookie(login)?.value, 'the visitor who logs in gets a cookie')
-    const other = new Client(base)
-    const none = await other.get('/shared-none')
-    assert.equal(none.status, 204)
-    assertNoSetCookie(none)
-    assert.equal(none.headers.vary, undefined)
-    const read = await other.get('/shared-get')
-    assert.equal(read.status, 204)
-    assertNoSetCookie(read)
-    assert.equal(read.headers.vary, 'Cookie')
-    const again = await client.get('/shared-get')
-    assertNoSetCookie(again)
-    assert.equal(again.headers.vary, 'Cookie')
-  })
-
-  it('sets Secure in production for plain HTTP with Host 127.0.0.1:3000 (a proxy that rewrites Host)', async (t) => {
-    const { client } = await start(t, { nodeEnv: 'production' })
-    const result = await client.get('/inc', { headers: { host: '127.0.0.1:3000' } })
-    assertOk(result)
-    assert.equal(sessionCookie(result)?.secure, true)
-  })
-
-  it('leaves Secure off outside production over plain HTTP to 127.0.0.1 from a loopback peer', async (t) => {
-    const { client } = await start(t, { nodeEnv: 'development' })
-    const result = await client.get('/inc', { headers: { host: '127.0.0.1:3000' } })
-    assertOk(result)
-    assert.equal(sessionCookie(result)?.secure, undefined)
-  })
-
-  it('sets Secure for X-Forwarded-Proto: https, even outside production on 127.0.0.1', async (t) => {
-    const { client } = await start(t, { nodeEnv: 'development' })
-    const result = await client.get('/inc', { headers: { 'x-forwarded-proto': 'https' } })
-    assertOk(result)
-    assert.equal(sessionCookie(result)?.secure, true)
   })
 }
