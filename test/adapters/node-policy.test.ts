@@ -282,3 +282,20 @@ describe('node:http adapter: headers sent before the session was asked for', () 
     assert.deepEqual(result.rawSetCookies, [])
   })
 })
+
+describe('node:http adapter: a commit that needs no I/O', () => {
+  it('lets the held calls through in the same tick, with write returning what node returns', async (t) => {
+    const seen: Array<Record<string, boolean>> = []
+    const { client } = await start(t, async (req, res) => {
+      await write(req) // cookie storage: the commit encodes, no store I/O
+      const wrote = res.write('a')
+      const sent = res.headersSent
+      res.end('b')
+      seen.push({ wrote, sent, ended: res.writableEnded })
+    })
+    const result = await client.get('/')
+    assert.equal(result.body, 'ab')
+    assert.ok(setCookieOf(result, 'session')?.value)
+    assert.deepEqual(seen, [{ wrote: true, sent: true, ended: true }])
+  })
+})
