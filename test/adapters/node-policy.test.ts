@@ -167,6 +167,36 @@ describe('node:http adapter: a failing handler', () => {
   })
 })
 
+describe('node:http adapter: an invalid held call', () => {
+  it('hands an invalid header given to a held writeHead to onError, as node would throw it', async (t) => {
+    const seen: unknown[] = []
+    const { client, fixture } = await start(
+      t,
+      async (req, res) => {
+        await write(req)
+        res.writeHead(200, { 'bad header': 'x' })
+        res.end('never')
+      },
+      {
+        kind: 'server',
+        adapter: {
+          onError: (error, _req, res) => {
+            seen.push(error)
+            res.statusCode = 500
+            res.end('answered')
+          },
+        },
+      },
+    )
+    fixture.store?.delays.set('create', 20)
+    const result = await client.get('/')
+    assert.equal(result.status, 500)
+    assert.equal(result.body, 'answered')
+    assert.equal(seen.length, 1)
+    assert.equal(errorCode(seen[0]), 'ERR_INVALID_HTTP_TOKEN')
+  })
+})
+
 describe('node:http adapter: Vary', () => {
   it('merges Cookie into a Vary set with setHeader', async (t) => {
     const { client } = await start(t, async (req, res) => {

@@ -116,8 +116,7 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
       res.setHeader('set-cookie', [...app, ...cookies])
     }
     let result: unknown
-    for (const [index, args] of queue) result = call(index, args)
-    queue.length = 0
+    for (const [index, args] of queue.splice(0)) result = call(index, args)
     return result
   }
 
@@ -132,7 +131,16 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
   }
 
   const committed = (cookies: string[]): void => {
-    flush(cookies)
+    try {
+      flush(cookies)
+    } catch (error) {
+      // A replayed call threw (an invalid header given to writeHead, say): the application's
+      // error, which plain node:http would have thrown into the handler.
+      phase = DONE
+      onError(error, req, res)
+      deliverFailures()
+      return
+    }
     if (deliverFailures()) return
     if (owesDrain) {
       owesDrain = false
@@ -156,12 +164,7 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
       }
       // Nothing to wait for: this very call goes through now.
       if (Array.isArray(result)) return flush(result)
-      result.then(committed, commitFailed).then(undefined, (error: unknown) => {
-        // A replayed call threw (an invalid header given to writeHead, say): the application's
-        // error, which plain node:http would have thrown into the handler.
-        phase = DONE
-        onError(error, req, res)
-      })
+      result.then(committed, commitFailed)
     }
     if (index === WRITE) owesDrain = true
     return heldResult(index, res, false)
