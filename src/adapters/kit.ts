@@ -19,9 +19,10 @@
  *
  * @example A minimal Fetch-style adapter
  * ```ts
+ * import type { SessionManager } from 'sessionware'
  * import { attachRequest, fetchTransport, finishRequest, withSessionCookies } from 'sessionware/adapters/kit'
  *
- * export function sessionMiddleware(sessions: Sessions) {
+ * export function sessionMiddleware(sessions: SessionManager) {
  *   return async (request: Request, next: () => Promise<Response>): Promise<Response> => {
  *     const attached = attachRequest(sessions, request, {
  *       cookieHeader: request.headers.get('cookie'),
