@@ -40,7 +40,10 @@ export function decode(value: unknown, id: string, key: string): SessionRecord {
     string,
     unknown
   >
-  const { version, createdAt, lastActiveAt, expiresAt, subject, movedTo, fields } = stored
+  const { version, createdAt, lastActiveAt, expiresAt, subject, movedTo } = stored
+  // A value written by store contract v1 held one `data` text instead of fields: it reads as a
+  // record without fields (a patch then writes it in this layout), never as an error.
+  const fields = stored.fields === undefined && typeof stored.data === 'string' ? {} : stored.fields
   if (
     !Number.isSafeInteger(version) ||
     typeof createdAt !== 'number' ||

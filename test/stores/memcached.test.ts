@@ -277,6 +277,25 @@ describe('memcached store specifics', () => {
     assertSameRecord(await store.get(longest.id), longest)
   })
 
+  it('reads a value written by store contract v1 as a record without fields', async (t) => {
+    const found = await memcached(t)
+    if (found === null) return
+    const store = createMemcachedStore(found.client, { keyPrefix: 'v1:' })
+    const now = Date.now()
+    const v1 = {
+      data: '{"n":1}',
+      version: 3,
+      createdAt: now,
+      lastActiveAt: now,
+      expiresAt: now + HOUR,
+    }
+    await found.client.set('v1:old', JSON.stringify({ ...v1, subject: null }), { lifetime: 60 })
+    const { data: _data, ...times } = v1
+    assertSameRecord(await store.get('old'), { id: 'old', fields: {}, ...times })
+    await mustPatch(store, 'old', touchPatch({ set: { 'd:n': '2' } }), 4)
+    assert.deepEqual((await store.get('old'))?.fields, { 'd:n': '2' })
+  })
+
   it('rejects a value under its key that is not a session record', async (t) => {
     const found = await memcached(t)
     if (found === null) return

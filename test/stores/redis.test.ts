@@ -18,6 +18,7 @@ import {
 } from '../support/redis-clients.ts'
 import { redisCli, sharedRedisCluster, startRedis } from '../support/redis-server.ts'
 import {
+  assertSameRecord,
   fieldEntries,
   HOUR,
   mustCreate,
@@ -248,6 +249,20 @@ describe('redis store specifics', () => {
     assert.equal(await store.deleteBySubject(alice), 0)
     assert.equal(await store.deleteIfSubject(moved.id, alice), false)
     assert.ok(await store.get(moved.id))
+  })
+
+  it('reads a hash written by store contract v1 as a record without fields', async (t) => {
+    const client = await sharedNodeRedis(t)
+    if (client === null) return
+    const store = createRedisStore(client, { keyPrefix: 'v1:' })
+    const id = randomUUID()
+    const now = Date.now()
+    const times = { version: 3, createdAt: now, lastActiveAt: now, expiresAt: now + HOUR }
+    await client.hSet(`v1:{${id}}`, { data: '{"n":1}', ...times })
+    await client.pExpire(`v1:{${id}}`, HOUR)
+    assertSameRecord(await store.get(id), { id, fields: {}, ...times })
+    await mustPatch(store, id, touchPatch({ set: { 'd:n': '2' } }), 4)
+    assert.deepEqual((await store.get(id))?.fields, { 'd:n': '2' })
   })
 
   it('reads with one HGETALL, and writes each operation with one EVALSHA', async (t) => {
