@@ -45,6 +45,7 @@
  */
 
 export type { RequestTransport } from '../core/cookie.ts'
+export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
 export type { AttachedRequest } from '../core/request.ts'
 export { type AttachOptions, aliasRequest, attachRequest } from './kit/attach.ts'
 export { withSessionCookies } from './kit/fetch-response.ts'
