@@ -122,7 +122,7 @@ const KEY_PREFIX = /^[\x21-\x7a\x7c\x7e]{0,128}$/
  * @example
  * ```ts
  * import { createClient } from 'redis'
- * import { serverStorage } from 'sessionware'
+ * import { createServerStorage } from 'sessionware'
  * import { createRedisStore } from 'sessionware/stores/redis'
  *
  * const redis = await createClient({
@@ -132,7 +132,7 @@ const KEY_PREFIX = /^[\x21-\x7a\x7c\x7e]{0,128}$/
  * })
  *   .on('error', (error) => log.warn(error))
  *   .connect()
- * const storage = serverStorage({ store: createRedisStore(redis, { keyPrefix: 'sess:' }) })
+ * const storage = createServerStorage({ store: createRedisStore(redis, { keyPrefix: 'sess:' }) })
  * ```
  *
  * @throws {SessionConfigError} when `client` is neither a node-redis nor an ioredis client, or an
@@ -232,17 +232,18 @@ export function createRedisStore(
           redis.run(PATCH, sessionKey(id), patchArgs(patch)),
           typeof given === 'string' ? index(given, id, patch.expiresAt) : undefined,
         ])
-        const [status, version, previousText, subjectText] = toStrings(reply)
+        // {'gone'}, {'moved', movedTo} or {'ok', version, previous subject, subject}.
+        const [status, second = '', third, fourth] = toStrings(reply)
         if (status === 'gone') return { ok: false, reason: 'gone' }
-        if (status === 'moved') return { ok: false, reason: 'moved', movedTo: version as string }
-        const previous = replySubject(previousText)
-        const subject = replySubject(subjectText)
+        if (status === 'moved') return { ok: false, reason: 'moved', movedTo: second }
+        const previous = replySubject(third)
+        const subject = replySubject(fourth)
         // Keep the subject's set alive as long as the session (already sent when it was given).
         if (subject !== undefined && typeof given !== 'string') {
           await index(subject, id, patch.expiresAt)
         }
         if (previous !== undefined && previous !== subject) await unindex(previous, [id])
-        return { ok: true, version: Number(version) }
+        return { ok: true, version: Number(second) }
       })
     },
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createServer, Socket } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
 import { MemcacheClient } from 'memcache-client'
 import {
@@ -8,7 +8,7 @@ import {
   type MemcachedStoreOptions,
 } from '../../src/stores/memcached.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
-import { type MemcachedServer, startMemcached } from '../support/memcached-server.ts'
+import { type MemcachedServer, startMemcached, ttlOf } from '../support/memcached-server.ts'
 import {
   assertSameRecord,
   fieldEntries,
@@ -75,36 +75,6 @@ runConcurrencySuite('memcached store', async (t) => {
 /** A live record whose id is a valid memcached key, with `overrides` on top. */
 const record: typeof newRecord = (overrides = {}) =>
   newRecord({ fields: { 'd:n': '1' }, ...overrides })
-
-/**
- * memcached's remaining TTL of `key` in seconds, read with the meta command `mg <key> t` over a raw
- * socket (-1: no expiry), or null when memcached does not hold the key.
- */
-async function ttlOf(server: MemcachedServer, key: string): Promise<number | null> {
-  const socket = new Socket()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject)
-      socket.connect(server.port, '127.0.0.1', resolve)
-    })
-    let received = ''
-    const line = await new Promise<string>((resolve, reject) => {
-      socket.on('data', (chunk: Buffer) => {
-        received += chunk.toString('latin1')
-        const end = received.indexOf('\r\n')
-        if (end >= 0) resolve(received.slice(0, end))
-      })
-      socket.once('error', reject)
-      socket.write(`mg ${key} t\r\n`)
-    })
-    if (line === 'EN') return null
-    const match = /^HD t(-?\d+)$/.exec(line)
-    assert.ok(match, `unexpected reply to mg: ${line}`)
-    return Number(match[1])
-  } finally {
-    socket.destroy()
-  }
-}
 
 /** Asserts that `actual` seconds are within a few seconds of `expected`. */
 function assertAbout(actual: number | null, expected: number): void {

@@ -1,11 +1,13 @@
 /**
  * One real memcached for a test file: started on a free loopback port by the first test that asks
- * for it, shared by the file's other tests, stopped when the file's tests end. Not part of the
+ * for it, shared by the file's other tests, stopped when the file's tests end; and memcached's own view of a key's TTL. Not part of the
  * package.
  *
  * @module
  */
 
+import assert from 'node:assert/strict'
+import { Socket } from 'node:net'
 import { after, type TestContext } from 'node:test'
 import { freePort, requireBinary, type ServiceProcess, spawnService } from './services.ts'
 
@@ -55,5 +57,35 @@ async function launch(binary: string): Promise<MemcachedServer> {
     port,
     stop: service.stop,
     start: service.start,
+  }
+}
+
+/**
+ * memcached's remaining TTL of `key` in seconds, read with the meta command `mg <key> t` over a raw
+ * socket (-1: no expiry), or null when memcached does not hold the key.
+ */
+export async function ttlOf(server: MemcachedServer, key: string): Promise<number | null> {
+  const socket = new Socket()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.connect(server.port, '127.0.0.1', resolve)
+    })
+    let received = ''
+    const line = await new Promise<string>((resolve, reject) => {
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1')
+        const end = received.indexOf('\r\n')
+        if (end >= 0) resolve(received.slice(0, end))
+      })
+      socket.once('error', reject)
+      socket.write(`mg ${key} t\r\n`)
+    })
+    if (line === 'EN') return null
+    const match = /^HD t(-?\d+)$/.exec(line)
+    assert.ok(match, `unexpected reply to mg: ${line}`)
+    return Number(match[1])
+  } finally {
+    socket.destroy()
   }
 }
