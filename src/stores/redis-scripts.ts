@@ -73,16 +73,17 @@ if previous then return {'ok', previous} end
 return {'ok'}`)
 
 /**
- * The field-level merge. KEYS: session. ARGV: lastActiveAt, expiresAt, TTL ms, subject ('' keep,
- * '-' remove, '=' and the new one), the hash-field prefix to clear ('' none), the number n of
- * fields to unset, those n hash fields, then hash field/value pairs to set. Returns {'gone'},
- * {'moved', movedTo}, or {'ok', version, previous subject, subject} (subjects as '' or '=…').
+ * The field-level merge. KEYS: session. ARGV: TTL ms, subject ('' keep, '-' remove, '=' and the
+ * new one), the hash-field prefix to clear ('' none), the number n of hash fields to unset, those
+ * n fields, then hash field/value pairs to set: the times (and a new subject) first, then the
+ * session fields, so that one HSET writes them all. Returns {'gone'}, {'moved', movedTo}, or {'ok',
+ * version, previous subject, subject} (subjects as '' or '=…').
  */
 export const PATCH = script(`${PRELUDE}
 local meta = redis.call('HMGET', KEYS[1], 'version', 'movedTo', 'subject')
 if not meta[1] then return {'gone'} end
 if meta[2] then return {'moved', meta[2]} end
-local prefix = ARGV[5]
+local prefix = ARGV[3]
 if prefix ~= '' then
   local n, doomed = #prefix, {}
   for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -90,22 +91,19 @@ if prefix ~= '' then
   end
   batched('HDEL', KEYS[1], doomed, 1, #doomed)
 end
-local unset = tonumber(ARGV[6])
-batched('HDEL', KEYS[1], ARGV, 7, 6 + unset)
-batched('HSET', KEYS[1], ARGV, 7 + unset, #ARGV)
+local unset = tonumber(ARGV[4])
+batched('HDEL', KEYS[1], ARGV, 5, 4 + unset)
+batched('HSET', KEYS[1], ARGV, 5 + unset, #ARGV)
 local previous = meta[3] and ('=' .. meta[3]) or ''
 local subject = previous
-local times = {'lastActiveAt', ARGV[1], 'expiresAt', ARGV[2]}
-if ARGV[4] == '-' then
+if ARGV[2] == '-' then
   if meta[3] then redis.call('HDEL', KEYS[1], 'subject') end
   subject = ''
-elseif ARGV[4] ~= '' then
-  subject = ARGV[4]
-  table.insert(times, 'subject') table.insert(times, string.sub(subject, 2))
+elseif ARGV[2] ~= '' then
+  subject = ARGV[2]
 end
 local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('HSET', KEYS[1], unpack(times))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return {'ok', version, previous, subject}`)
 
 /** KEYS: session. Returns {subject} of the deleted record, or {}. */
@@ -166,18 +164,17 @@ export function recordArgs(record: SessionRecord, version: number): string[] {
 
 /** The arguments of PATCH. */
 export function patchArgs(patch: SessionPatch): string[] {
-  const subject =
-    patch.subject === undefined ? '' : patch.subject === null ? '-' : `=${patch.subject}`
+  const { subject } = patch
   const clear = typeof patch.clearPrefix === 'string' ? FIELD + patch.clearPrefix : ''
   const args = [
-    String(patch.lastActiveAt),
-    String(patch.expiresAt),
     ttlOf(patch.expiresAt),
-    subject,
+    subject === undefined ? '' : subject === null ? '-' : `=${subject}`,
     clear,
     String(patch.unset.length),
   ]
   for (const name of patch.unset) args.push(FIELD + name)
+  args.push('lastActiveAt', String(patch.lastActiveAt), 'expiresAt', String(patch.expiresAt))
+  if (typeof subject === 'string') args.push('subject', subject)
   for (const [name, value] of Object.entries(patch.set)) args.push(FIELD + name, value)
   return args
 }

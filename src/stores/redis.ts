@@ -87,12 +87,13 @@ const KEY_PREFIX = /^[\x21-\x7a\x7c\x7e]{0,128}$/
  * process's clock, so a skew between the application's and Redis' clocks does not move it.
  *
  * Commands: a read is one `HGETALL`. `patch` (a change to some fields, or a touch) is one `EVALSHA`
- * of a script that checks the record (absent: `gone`; a forwarding pointer: `moved`, nothing
- * written), clears a prefix (`HKEYS`, `HDEL`), unsets (`HDEL`), sets (`HSET`), bumps the version
- * (`HINCRBY`), writes the times and the subject, and sets the TTL (`PEXPIRE`), all inside Redis,
- * with no read before it and no conflict between concurrent patches. `create`, `replace` (whole-
- * record compare-and-set), `delete` and `deleteIfSubject` are one script each too. Scripts run by
- * `EVALSHA`, falling back to `EVAL` once per server when the script is not cached yet.
+ * of a script that checks the record (`HMGET`; absent: `gone`; a forwarding pointer: `moved`,
+ * nothing written), clears a prefix (`HKEYS`, `HDEL`), unsets (`HDEL`), writes the fields, the
+ * times and a new subject with one `HSET`, bumps the version (`HINCRBY`) and sets the TTL
+ * (`PEXPIRE`), all inside Redis, with no read before it and no conflict between concurrent
+ * patches. `create`, `replace` (whole-record compare-and-set), `delete` and `deleteIfSubject` are
+ * one script each too. Scripts run by `EVALSHA`, falling back to `EVAL` once per server when the
+ * script is not cached yet.
  *
  * A session with a subject also costs one small script on the subject's set (`SADD` plus a TTL no
  * shorter than the session's): sent alongside `create`, `replace` and a `patch` that sets the

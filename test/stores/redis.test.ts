@@ -291,7 +291,7 @@ describe('redis store specifics', () => {
       hmget: 1,
       hkeys: 1,
       hdel: 2,
-      hset: 2,
+      hset: 1,
       hincrby: 1,
       pexpire: 1,
     })
