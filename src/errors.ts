@@ -124,7 +124,9 @@ export class SessionReplacedError extends SessionError {
   readonly code = 'ERR_SESSION_REPLACED'
 
   constructor() {
-    super('this session was replaced by newSession(request) in this request; use the session it returned')
+    super(
+      'this session was replaced by newSession(request) in this request; use the session it returned',
+    )
   }
 }
 

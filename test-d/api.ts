@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http'
 import { withSessions as withFetch } from '../src/adapters/fetch.ts'
 import { withSessions } from '../src/adapters/node.ts'
 import { createSealedCodec } from '../src/codecs/sealed.ts'
+// @ts-expect-error the root exports no resolved-option types (they live in the adapter kit)
+import type { ResolvedOptions } from '../src/index.ts'
 import {
   type AnySessionError,
   createCookieStorage,
@@ -14,8 +16,6 @@ import {
   newSession,
   type Session,
 } from '../src/index.ts'
-// @ts-expect-error the root exports no resolved-option types (they live in the adapter kit)
-import type { ResolvedOptions } from '../src/index.ts'
 
 export type NotExported = ResolvedOptions
 

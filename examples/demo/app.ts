@@ -14,13 +14,13 @@ import { createSignedCodec } from '../../src/codecs/signed.ts'
 import {
   type CookieCodec,
   createCookieStorage,
+  createServerStorage,
   createSessions,
   SessionConfigError,
   SessionCookieTooLargeError,
   type SessionStorage,
   type SessionStore,
   SessionStoreError,
-  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 import { createSqliteStore } from '../../src/stores/sqlite.ts'

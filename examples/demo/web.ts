@@ -148,7 +148,8 @@ export function webRoutes(context: WebContext): Routes {
           return
         }
         // With the subject, only the user's own sessions can be revoked.
-        const revoked = handle !== '' && (await sessions.revokeSession(handle, session.subject))
+        const revoked =
+          handle !== '' && (await sessions.revokeSession(handle, session.subject as string))
         session.flash(
           'message',
           revoked ? 'Signed out that session.' : 'That session was already signed out.',

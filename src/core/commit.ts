@@ -12,7 +12,11 @@ import type { SessionState } from './session.ts'
 import type { WriteOutcome } from './storage.ts'
 
 /** The plan's input for a request whose session was loaded into `state`. */
-export function planInput(options: ResolvedOptions, rs: RequestState, state: SessionState): PlanInput {
+export function planInput(
+  options: ResolvedOptions,
+  rs: RequestState,
+  state: SessionState,
+): PlanInput {
   const storage = options.storage.kind
   const loaded = rs.loaded
   const live = rs.loadedAs === 'live' || rs.loadedAs === 'forwarded'

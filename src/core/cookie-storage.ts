@@ -75,7 +75,9 @@ function noStore(): Promise<never> {
 export function createCookieStorage(options: CookieStorageOptions): SessionStorage {
   const codec = options?.codec
   if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
-    throw new SessionConfigError('createCookieStorage needs a codec, such as createSealedCodec({ keys })')
+    throw new SessionConfigError(
+      'createCookieStorage needs a codec, such as createSealedCodec({ keys })',
+    )
   }
   const serializer = options.serializer ?? jsonSerializer
   const cacheSize = options.cacheSize ?? 1000

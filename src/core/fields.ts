@@ -66,10 +66,7 @@ function positive(text: string): number {
 }
 
 /** Everything a new record holds. */
-export function encodeFields(
-  view: DecodedFields,
-  serializer: Serializer,
-): Record<string, string> {
+export function encodeFields(view: DecodedFields, serializer: Serializer): Record<string, string> {
   const fields: Record<string, string> = {}
   for (const key in view.data) fields[DATA + key] = serializer.stringify(view.data[key])
   for (const key in view.flash) fields[FLASH + key] = serializer.stringify(view.flash[key])

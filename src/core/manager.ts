@@ -11,7 +11,7 @@ import {
   SessionStoreError,
 } from '../errors.ts'
 import { commitState } from './commit.ts'
-import { readCookie, type RequestTransport } from './cookie.ts'
+import { type RequestTransport, readCookie } from './cookie.ts'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.ts'
 import {
   type AttachedRequest,

@@ -172,7 +172,8 @@ const DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61
 
 /** `NODE_ENV === 'production'`, where a `process` global exists (Node, Bun, Deno's compat). */
 function isProduction(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env
   return env?.NODE_ENV === 'production'
 }
 
@@ -240,7 +241,9 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options must be an object')
   const storage = options.storage
   if (!storage || typeof storage !== 'object' || typeof storage.kind !== 'string') {
-    fail('options.storage is required: createCookieStorage({ codec }) or createServerStorage({ store })')
+    fail(
+      'options.storage is required: createCookieStorage({ codec }) or createServerStorage({ store })',
+    )
   }
   const idle = seconds('idleTimeout', options.idleTimeout, 1_209_600)
   const absolute = seconds('absoluteTimeout', options.absoluteTimeout, 2_592_000)
@@ -260,7 +263,9 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   }
   const renewal = seconds('renewalInterval', options.renewalInterval, null)
   if (options.renewalGrace === null) {
-    fail('renewalGrace must be a positive number of seconds; turn renewal off with renewalInterval: null')
+    fail(
+      'renewalGrace must be a positive number of seconds; turn renewal off with renewalInterval: null',
+    )
   }
   const grace = seconds('renewalGrace', options.renewalGrace, 30) as number
   if (renewal !== null && renewal < grace) {

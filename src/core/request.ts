@@ -6,8 +6,8 @@
  */
 import { SessionNotAttachedError } from '../errors.ts'
 import type { RequestTransport } from './cookie.ts'
-import type { Session, SessionState } from './session.ts'
 import type { Loaded } from './plan.ts'
+import type { Session, SessionState } from './session.ts'
 import type { LoadedSession } from './storage.ts'
 import type { SessionData } from './types.ts'
 

@@ -33,11 +33,11 @@ import {
 } from './storage.ts'
 import {
   type PatchResult,
-  STORE_CONTRACT_VERSION,
   type Serializer,
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  STORE_CONTRACT_VERSION,
 } from './types.ts'
 
 /** Options of {@link createServerStorage}. */

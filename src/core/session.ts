@@ -144,7 +144,10 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
 
   set maxAge(seconds: number | undefined) {
     this.#writable()
-    if (seconds !== undefined && !(typeof seconds === 'number' && seconds > 0 && seconds <= MAX_SECONDS)) {
+    if (
+      seconds !== undefined &&
+      !(typeof seconds === 'number' && seconds > 0 && seconds <= MAX_SECONDS)
+    ) {
       throw new SessionConfigError(
         `maxAge must be a positive, finite number of seconds (at most ${MAX_SECONDS}) or undefined. Received: ${String(seconds)}`,
       )

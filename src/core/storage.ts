@@ -71,7 +71,12 @@ export interface SessionStorage {
    * Moves the loaded session to a new id (the state is rekeyed), keeping the old record for
    * `graceMs` as a pointer to the new one.
    */
-  renew(state: SessionState, loaded: LoadedSession, now: number, graceMs: number): Promise<WriteOutcome>
+  renew(
+    state: SessionState,
+    loaded: LoadedSession,
+    now: number,
+    graceMs: number,
+  ): Promise<WriteOutcome>
   /** Deletes a stored record by handle. */
   destroy(handle: string): Promise<void>
 }

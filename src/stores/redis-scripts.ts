@@ -49,7 +49,7 @@ end
  * Insert-if-absent. KEYS: session. ARGV: the record ({@link recordArgs}). Returns 1, or 0 when the
  * key exists.
  */
-export const CREATE = script(`${PRELUDE}
+export const CREATE: Script = script(`${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 write(KEYS[1], 1)
 return 1`)
@@ -58,7 +58,7 @@ return 1`)
  * Compare-and-set of the whole record. KEYS: session. ARGV: expected version, then the record.
  * Returns {'ok', [previous subject]}, {'gone'}, or {'conflict', field, value, ...} with the hash.
  */
-export const REPLACE = script(`${PRELUDE}
+export const REPLACE: Script = script(`${PRELUDE}
 local version = redis.call('HGET', KEYS[1], 'version')
 if not version then return {'gone'} end
 if version ~= ARGV[1] then
@@ -79,7 +79,7 @@ return {'ok'}`)
  * session fields, so that one HSET writes them all. Returns {'gone'}, {'moved', movedTo}, or {'ok',
  * version, previous subject, subject} (subjects as '' or '=…').
  */
-export const PATCH = script(`${PRELUDE}
+export const PATCH: Script = script(`${PRELUDE}
 local meta = redis.call('HMGET', KEYS[1], 'version', 'movedTo', 'subject')
 if not meta[1] then return {'gone'} end
 if meta[2] then return {'moved', meta[2]} end
@@ -107,14 +107,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return {'ok', version, previous, subject}`)
 
 /** KEYS: session. Returns {subject} of the deleted record, or {}. */
-export const DELETE = script(`
+export const DELETE: Script = script(`
 local subject = redis.call('HGET', KEYS[1], 'subject')
 redis.call('DEL', KEYS[1])
 if subject then return {subject} end
 return {}`)
 
 /** Deletes the session if it belongs to the subject. KEYS: session. ARGV: subject. Returns 1 or 0. */
-export const REVOKE = script(`
+export const REVOKE: Script = script(`
 if redis.call('HGET', KEYS[1], 'subject') == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
@@ -126,7 +126,7 @@ return 0`)
  * shorter than it was). KEYS: subject set. ARGV: id, the session's TTL ms (skipped when not
  * positive: the session is already gone).
  */
-export const INDEX = script(`
+export const INDEX: Script = script(`
 local ttl = tonumber(ARGV[2])
 if ttl <= 0 then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])

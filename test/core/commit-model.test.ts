@@ -33,7 +33,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('pop' as const), key }),
   fc.record({
     op: fc.constant('update' as const),
-    values: fc.dictionary(key, fc.option(fc.integer(), { nil: undefined }), { maxKeys: 3 }),
+    values: fc.dictionary(key, fc.option(fc.integer(), { nil: undefined }), {
+      maxKeys: 3,
+    }) as fc.Arbitrary<Partial<Record<Key, number | undefined>>>,
   }),
   fc.record({ op: fc.constant('flash' as const), key, value: fc.integer() }),
   fc.record({ op: fc.constant('getFlash' as const), key }),
@@ -108,7 +110,13 @@ function merged(base: Record<string, unknown>, changes: Dict): Record<string, un
   const out: Record<string, unknown> = { ...base }
   for (const [k, v] of changes) {
     if (v === undefined) delete out[k]
-    else Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
   }
   return out
 }

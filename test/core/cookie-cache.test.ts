@@ -105,7 +105,11 @@ describe('cookie storage decode cache', () => {
 
   it('rejects a cacheSize that is not a non-negative integer', () => {
     const codec = createSealedCodec({ keys: [KEY] })
-    assert.throws(() => createCookieStorage({ codec, cacheSize: -1 }), { code: 'ERR_SESSION_CONFIG' })
-    assert.throws(() => createCookieStorage({ codec, cacheSize: 1.5 }), { code: 'ERR_SESSION_CONFIG' })
+    assert.throws(() => createCookieStorage({ codec, cacheSize: -1 }), {
+      code: 'ERR_SESSION_CONFIG',
+    })
+    assert.throws(() => createCookieStorage({ codec, cacheSize: 1.5 }), {
+      code: 'ERR_SESSION_CONFIG',
+    })
   })
 })

@@ -122,7 +122,12 @@ describe('hostile cookies with cookie storage (sealed codec)', () => {
     const result = await client.get('/inc', { headers: { cookie: `session=${value}` } })
     const session = view(result)
     assert.equal(session.isNew, false)
-    const kept = { constructor: { prototype: { x: 1 } }, prototype: { y: 1 }, n: 2, nested: { ok: 1 } }
+    const kept = {
+      constructor: { prototype: { x: 1 } },
+      prototype: { y: 1 },
+      n: 2,
+      nested: { ok: 1 },
+    }
     assert.deepEqual(session.data, kept)
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
     assert.equal(({} as Record<string, unknown>).deep, undefined)

@@ -68,7 +68,9 @@ const data = async (req: IncomingMessage) => (await getSession(req)).toJSON()
 
 describe('features that meet', () => {
   it('a Session replaced by newSession refuses writes instead of losing them', async (t) => {
-    const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
+    const sessions = createSessions({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    })
     const call = await serve(t, sessions, {
       '/login': async (req) => {
         const before = await getSession(req)
@@ -91,7 +93,8 @@ describe('features that meet', () => {
     let failCreate = false
     const store: SessionStore = {
       ...memory,
-      create: (record) => (failCreate ? Promise.reject(new Error('disk full')) : memory.create(record)),
+      create: (record) =>
+        failCreate ? Promise.reject(new Error('disk full')) : memory.create(record),
     }
     const sessions = createSessions({ storage: createServerStorage({ store }) })
     const call = await serve(t, sessions, {
@@ -109,7 +112,9 @@ describe('features that meet', () => {
   })
 
   it('refuses a maxAge that is not a finite positive number of seconds', async (t) => {
-    const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
+    const sessions = createSessions({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    })
     const call = await serve(t, sessions, {
       '/max': async (req) => {
         const session = await getSession(req)
@@ -129,7 +134,9 @@ describe('features that meet', () => {
   })
 
   it('getFlash after the commit refuses instead of showing the flash again', async (t) => {
-    const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
+    const sessions = createSessions({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    })
     const call = await serve(t, sessions, {
       '/flash': async (req) => {
         ;(await getSession(req)).flash('notice', 'saved')
@@ -192,7 +199,9 @@ describe('features that meet', () => {
   }
 
   it('update, pop and isEmpty save what they change', async (t) => {
-    const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
+    const sessions = createSessions({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    })
     const call = await serve(t, sessions, {
       '/update': async (req) => {
         const session = await getSession(req)
@@ -204,7 +213,8 @@ describe('features that meet', () => {
         const session = await getSession(req)
         return { popped: session.pop('b') ?? null, missing: session.pop('zzz') ?? null }
       },
-      '/unset': async (req) => (await getSession(req)).update({ a: undefined, c: undefined }).toJSON(),
+      '/unset': async (req) =>
+        (await getSession(req)).update({ a: undefined, c: undefined }).toJSON(),
       '/get': async (req) => ({ data: await data(req), isEmpty: (await getSession(req)).isEmpty }),
     })
     const first = await call('/update')
@@ -219,7 +229,9 @@ describe('features that meet', () => {
   })
 
   it('revokeSession checks the owner; adminRevokeSession does not', async (t) => {
-    const sessions = createSessions({ storage: createServerStorage({ store: createMemoryStore() }) })
+    const sessions = createSessions({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    })
     const call = await serve(t, sessions, {
       '/as': async (req) => {
         const session = await getSession(req)

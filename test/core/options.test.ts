@@ -3,9 +3,9 @@ import { describe, it } from 'node:test'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import {
   createCookieStorage,
+  createServerStorage,
   createSessions,
   type SessionOptions,
-  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 

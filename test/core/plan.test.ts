@@ -90,7 +90,8 @@ describe('the commit plan', () => {
       const where = JSON.stringify(i)
       const has = (step: Step) => steps.includes(step)
       assert.equal(plan.vary, true, where)
-      if (i.storage === 'cookie') assert.deepEqual(steps, [], `cookie storage has no store: ${where}`)
+      if (i.storage === 'cookie')
+        assert.deepEqual(steps, [], `cookie storage has no store: ${where}`)
       // Creation before destruction: a failed create leaves the old session alive.
       const create = steps.indexOf('create')
       if (create >= 0) {

@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, createServerStorage, getSession, newSession } from '../../src/index.ts'
+import { createServerStorage, createSessions, getSession, newSession } from '../../src/index.ts'
 import { createMemoryStore, type MemoryStore } from '../../src/stores/memory.ts'
 
 /** Where the test's store and hosts keep time: the store's clock; a host may run behind it. */
@@ -148,7 +148,11 @@ describe('renewal', () => {
     assert.ok(regenerated.cookie, 'the regenerating response carries the new id')
     assert.notEqual(regenerated.cookie, renewed)
     assert.notEqual(regenerated.cookie, old)
-    assert.deepEqual((await call('/', regenerated.cookie)).body.data, { a: true }, 'still logged in')
+    assert.deepEqual(
+      (await call('/', regenerated.cookie)).body.data,
+      { a: true },
+      'still logged in',
+    )
     assert.equal(await store.get(handleOf(old)), null, 'the pointer is gone')
     assert.equal(await store.get(handleOf(renewed)), null, 'the renewed record is gone')
     assert.equal((await call('/', renewed)).body.isNew, true)

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import {
   createCookieStorage,
+  createServerStorage,
   createSessions,
   getSession,
   newSession,
   type Session,
-  createServerStorage,
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 
@@ -18,8 +18,12 @@ const transport = () => ({ encrypted: false, host: '127.0.0.1' })
 
 function managers() {
   return {
-    cookie: createSessions<Data, Flash>({ storage: createCookieStorage({ codec: createPlainCodec() }) }),
-    server: createSessions<Data, Flash>({ storage: createServerStorage({ store: createMemoryStore() }) }),
+    cookie: createSessions<Data, Flash>({
+      storage: createCookieStorage({ codec: createPlainCodec() }),
+    }),
+    server: createSessions<Data, Flash>({
+      storage: createServerStorage({ store: createMemoryStore() }),
+    }),
   }
 }
 
@@ -207,7 +211,9 @@ describe('Session', () => {
         return store.get(id)
       },
     }
-    const sessions = createSessions<Data, Flash>({ storage: createServerStorage({ store: counting }) })
+    const sessions = createSessions<Data, Flash>({
+      storage: createServerStorage({ store: counting }),
+    })
     const first = await request(sessions, undefined, (s) => s.set('visits', 1))
     loads = 0
     const req = {}

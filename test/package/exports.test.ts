@@ -61,7 +61,11 @@ describe('package', () => {
     }
     // The root keeps what applications use: factories are create…, nothing internal leaks.
     for (const name of Object.keys(core)) {
-      assert.doesNotMatch(name, /^(?:cookieStorage|serverStorage|Manager|RequestState|resolve)/, name)
+      assert.doesNotMatch(
+        name,
+        /^(?:cookieStorage|serverStorage|Manager|RequestState|resolve)/,
+        name,
+      )
     }
     assert.equal(core.errors.SessionStoreError.code, 'ERR_SESSION_STORE')
   })

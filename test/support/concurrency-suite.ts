@@ -3,11 +3,16 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { withSessions } from '../../src/adapters/node.ts'
-import { createSessions, getSession, type SessionStore, serverStorage } from '../../src/index.ts'
+import {
+  createServerStorage,
+  createSessions,
+  getSession,
+  type SessionStore,
+} from '../../src/index.ts'
 
 /** A server whose routes set one key, read everything, or log out; `gate` delays handlers. */
 async function serve(t: TestContext, store: SessionStore, gate?: Promise<void>) {
-  const sessions = createSessions({ storage: serverStorage({ store }) })
+  const sessions = createSessions({ storage: createServerStorage({ store }) })
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
