@@ -68,6 +68,7 @@ import { parseArgs } from 'node:util'
 import { type LoadOptions, type LoadResult, pickTool, runLoad, type Tool } from './load.ts'
 import { summarizeProfile } from './profile.ts'
 import {
+  busySessionReport,
   commandDelta,
   hasRedisServer,
   killRedisServers,
@@ -1197,6 +1198,8 @@ async function main(): Promise<void> {
   const elapsed = (Date.now() - began) / 1000
   console.log(report(scenarios, targets, summaries, allRatios, config).join('\n'))
   console.log(ratioTable(scenarios, targets, allRatios, config).join('\n'))
+  const labels = Object.fromEntries(targets.map((t) => [t.name, t.label]))
+  console.log(busySessionReport(summaries, config.connections, labels).join('\n'))
   console.log(
     commandTables(commandCounts, targets, scenarios, measurements, config.cookies).join('\n'),
   )
