@@ -15,7 +15,6 @@ export { getSession, newSession } from './core/request.ts'
 export { jsonSerializer } from './core/serializer.ts'
 export { createServerStorage, type ServerStorageOptions } from './core/server-storage.ts'
 export { Session } from './core/session.ts'
-export type { SessionStorage } from './core/storage.ts'
 export {
   type CookieCodec,
   type DecodedCookie,

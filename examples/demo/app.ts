@@ -18,7 +18,7 @@ import {
   createSessions,
   SessionConfigError,
   SessionCookieTooLargeError,
-  type SessionStorage,
+  type SessionOptions,
   type SessionStore,
   SessionStoreError,
 } from '../../src/index.ts'
@@ -50,7 +50,7 @@ export interface DemoAppOptions {
 }
 
 interface Built {
-  storage: SessionStorage
+  storage: SessionOptions['storage']
   description: string
   /** Closes the store and any client made for it. */
   close: () => Promise<void>

@@ -47,6 +47,7 @@
 export type { RequestTransport } from '../core/cookie.ts'
 export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
 export type { AttachedRequest } from '../core/request.ts'
+export type { SessionStorage } from '../core/storage.ts'
 export { type AttachOptions, aliasRequest, attachRequest } from './kit/attach.ts'
 export { withSessionCookies } from './kit/fetch-response.ts'
 export {

@@ -16,6 +16,7 @@ import {
   getSession,
   isSessionError,
   newSession,
+  type Serializer,
   type SessionManager,
   type SessionStore,
 } from '../../src/index.ts'
@@ -252,5 +253,56 @@ describe('features that meet', () => {
     assert.equal(await sessions.adminRevokeSession(bob.body.handle), true)
     assert.equal(await sessions.adminRevokeSession(bob.body.handle), false)
     assert.deepEqual((await call('/get', bob.cookie)).body, { isNew: true })
+  })
+
+  it('a custom serializer encodes every stored value on its own and reads it back', async (t) => {
+    // Dates and bigints survive: each value is tagged JSON.
+    let calls = 0
+    const tagged: Serializer = {
+      stringify(value) {
+        calls++
+        return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? { $big: String(v) } : v))
+      },
+      parse(text) {
+        return JSON.parse(text, (_key, v) =>
+          v !== null && typeof v === 'object' && typeof v.$big === 'string' ? BigInt(v.$big) : v,
+        )
+      },
+    }
+    const store = createMemoryStore()
+    const sessions = createSessions({ storage: createServerStorage({ store, serializer: tagged }) })
+    const call = await serve(t, sessions, {
+      '/set': async (req) => {
+        const session = await getSession(req)
+        session.update({ big: 2n ** 70n, name: 'ann' })
+        session.flash('note', 5n)
+        return { handle: session.handle }
+      },
+      '/more': async (req) => {
+        ;(await getSession(req)).set('n', 1)
+        return {}
+      },
+      '/get': async (req) => {
+        const session = await getSession(req)
+        return {
+          big: String(session.get('big')),
+          isBig: typeof session.get('big') === 'bigint',
+          note: String(session.getFlash('note')),
+        }
+      },
+    })
+    const first = await call('/set')
+    assert.equal(calls, 3, 'one stringify per value (two data values, one flash value)')
+    const record = await store.get(first.body.handle)
+    assert.equal(record?.fields['d:big'], '{"$big":"1180591620717411303424"}')
+    assert.equal(record?.fields['f:note'], '{"$big":"5"}')
+    calls = 0
+    await call('/more', first.cookie)
+    assert.equal(calls, 1, 'a write encodes only the value it changed')
+    assert.deepEqual((await call('/get', first.cookie)).body, {
+      big: '1180591620717411303424',
+      isBig: true,
+      note: '5',
+    })
   })
 })
