@@ -31,7 +31,7 @@ export function planInput(
     invalidated: state.invalidated,
     regenerated: state.regenerated,
     changed: state.changed,
-    cookieChanged: changes.maxAge || changes.persistent,
+    cookieChanged: changes !== null && (changes.maxAge || changes.persistent),
     persistent: state.isPersistent(state),
     touchDue: live && !rs.replacedByNew && state.touchDue(state),
     renewalDue:

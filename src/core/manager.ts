@@ -20,7 +20,7 @@ import {
   RequestState,
   type StateOwner,
 } from './request.ts'
-import { bag, noChanges, Session, type SessionState } from './session.ts'
+import { bag, Session, type SessionState } from './session.ts'
 import type { LoadedSession, SessionStorage } from './storage.ts'
 import type { SessionData, SessionStore } from './types.ts'
 
@@ -130,7 +130,7 @@ class Manager implements StateOwner {
       data: from ? from.data : bag(),
       flashIn: from ? from.flash : bag(),
       flashOut: null,
-      changes: noChanges(),
+      changes: null,
       changed: false,
       invalidated: false,
       regenerated: false,

@@ -74,8 +74,12 @@ export interface CommitPlan {
 }
 
 function plan(steps: Step[], cookie: CommitPlan['cookie']): CommitPlan {
+  if (steps.length === 0 && cookie === 'keep') return NOTHING
   return { steps, cookie, vary: true }
 }
+
+/** The plan of most requests (a session only read): no store work, no cookie. */
+const NOTHING: CommitPlan = Object.freeze({ steps: Object.freeze([]), cookie: 'keep', vary: true })
 
 /** The ends of whatever the request loaded: the record, the pointer it came through, a stale one. */
 function ends(input: PlanInput): Step[] {
@@ -86,40 +90,40 @@ function ends(input: PlanInput): Step[] {
   return steps
 }
 
+/**
+ * The cookie of a write that keeps the id. A forwarded request never learns the renewed id (the
+ * renewing response carried it); a browser-session cookie with a server store needs no re-send
+ * unless its attributes change; a persistent one slides its Max-Age.
+ */
+function resend(input: PlanInput): CommitPlan['cookie'] {
+  if (input.loaded === 'forwarded') return 'keep'
+  if (input.storage === 'cookie') return 'set'
+  return input.cookieChanged || input.persistent ? 'set' : 'keep'
+}
+
 /** Decides the commit. Pure: the same input always gives the same plan. */
 export function planCommit(input: PlanInput): CommitPlan {
   const server = input.storage === 'server'
   const presented = input.loaded !== 'none'
-  const only = (steps: Step[]): Step[] => (server ? steps : [])
 
   if (input.invalidated) {
-    return plan(only(ends(input)), presented ? 'clear' : 'keep')
+    return plan(server ? ends(input) : [], presented ? 'clear' : 'keep')
   }
   if (input.fresh || input.loaded === 'none' || input.loaded === 'invalid') {
     // A new session: stored only once something is written; whatever was loaded ends, after the
     // new record exists (a failed create leaves the old session alive).
-    const create: Step[] = input.changed || input.regenerated ? ['create'] : []
-    const previous = input.fresh ? ends(input) : input.stale ? (['destroy-stale'] as Step[]) : []
-    const cookie = create.length > 0 ? 'set' : presented ? 'clear' : 'keep'
-    return plan(only([...create, ...previous]), cookie)
+    const create = input.changed || input.regenerated
+    if (!server) return plan([], create ? 'set' : presented ? 'clear' : 'keep')
+    const steps: Step[] = create ? ['create'] : []
+    if (input.fresh) steps.push(...ends(input))
+    else if (input.stale) steps.push('destroy-stale')
+    return plan(steps, create ? 'set' : presented ? 'clear' : 'keep')
   }
   // A live session, reached directly or through a renewal's old id.
-  const forwarded = input.loaded === 'forwarded'
-  if (input.regenerated) {
-    return plan(only(['create', ...ends(input)]), 'set')
-  }
-  if (server && input.renewalDue && !forwarded) {
-    return plan(['renew'], 'set')
-  }
-  // The id stays. A forwarded request never learns the renewed id (the renewing response carried
-  // it); a browser-session cookie with a server store needs no re-send unless its attributes change.
-  const resend = (slides: boolean): CommitPlan['cookie'] => {
-    if (forwarded) return 'keep'
-    if (!server) return 'set'
-    return input.cookieChanged || (slides && input.persistent) ? 'set' : 'keep'
-  }
-  if (input.changed) return plan(only(['patch']), resend(true))
-  if (input.touchDue) return plan(only(['touch']), resend(true))
+  if (input.regenerated) return plan(server ? ['create', ...ends(input)] : [], 'set')
+  if (server && input.renewalDue && input.loaded !== 'forwarded') return plan(['renew'], 'set')
+  if (input.changed) return plan(server ? ['patch'] : [], resend(input))
+  if (input.touchDue) return plan(server ? ['touch'] : [], resend(input))
   if (input.rotated && !server) return plan([], 'set')
   return plan([], 'keep')
 }

@@ -165,8 +165,8 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       lastActiveAt: now,
       expiresAt: state.deadline({ ...state, lastActiveAt: now }),
     }
-    if (timesOnly) return { set: {}, unset: [], ...times }
     const c = state.changes
+    if (timesOnly || c === null) return { set: {}, unset: [], ...times }
     const set: Record<string, string> = {}
     const unset: string[] = []
     let clearPrefix: string | undefined

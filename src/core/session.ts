@@ -68,7 +68,8 @@ export interface SessionState {
   data: Bag
   flashIn: Bag
   flashOut: Bag | null
-  changes: Changes
+  /** What changed; null until the first change (a read-only request allocates none). */
+  changes: Changes | null
   changed: boolean
   invalidated: boolean
   regenerated: boolean
@@ -153,7 +154,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
       )
     }
     this.#s.maxAge = seconds
-    this.#s.changes.maxAge = true
+    this.#changes().maxAge = true
     this.#s.changed = true
   }
 
@@ -171,7 +172,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#writable()
     if (typeof value !== 'boolean') throw new SessionConfigError('persistent must be a boolean')
     this.#s.persistent = value
-    this.#s.changes.persistent = true
+    this.#changes().persistent = true
     this.#s.changed = true
   }
 
@@ -209,7 +210,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
       throw new SessionConfigError('subject must be a non-empty string or null')
     }
     this.#s.subject = subject ?? undefined
-    this.#s.changes.subject = true
+    this.#changes().subject = true
     this.#s.changed = true
   }
 
@@ -273,7 +274,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   clear(): void {
     this.#writable()
     this.#s.data = bag()
-    this.#s.changes.all = true
+    this.#changes().all = true
     this.#s.changed = true
   }
 
@@ -322,8 +323,8 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
    */
   markChanged(key?: keyof Data & string): void {
     this.#writable()
-    if (key === undefined) this.#s.changes.all = true
-    else this.#s.changes.keys.add(key)
+    if (key === undefined) this.#changes().all = true
+    else this.#changes().keys.add(key)
     this.#s.changed = true
   }
 
@@ -334,7 +335,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#writable()
     this.#s.flashOut ??= bag()
     this.#s.flashOut[key] = value
-    this.#s.changes.flash.add(key)
+    this.#changes().flash.add(key)
     this.#s.changed = true
   }
 
@@ -350,7 +351,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#writable()
     const value = this.#s.flashIn[key] as Flash[K]
     delete this.#s.flashIn[key]
-    this.#s.changes.flash.add(key)
+    this.#changes().flash.add(key)
     this.#s.changed = true
     return value
   }
@@ -392,8 +393,13 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     if (this.#s.committed) throw new SessionCommittedError()
   }
 
+  #changes(): Changes {
+    this.#s.changes ??= noChanges()
+    return this.#s.changes
+  }
+
   #key(key: string): void {
-    this.#s.changes.keys.add(key)
+    this.#changes().keys.add(key)
     this.#s.changed = true
   }
 }

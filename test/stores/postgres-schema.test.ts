@@ -5,53 +5,18 @@
  * `postgres.test.ts`.
  */
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
-import { describe, it, type TestContext } from 'node:test'
+import { describe, it } from 'node:test'
 import type pg from 'pg'
-import type { SessionPatch, SessionRecord } from '../../src/core/types.ts'
+import type { SessionRecord } from '../../src/core/types.ts'
 import {
   createPostgresStore,
   type PostgresStore,
-  type PostgresStoreOptions,
   postgresSchema,
 } from '../../src/stores/postgres.ts'
+import { record, storeOn, uniqueName } from '../support/postgres-helpers.ts'
 import { startPostgres } from '../support/postgres-server.ts'
+import { touchPatch } from '../support/store-helpers.ts'
 
-const HOUR = 3_600_000
-
-function record(fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id: `test-${randomUUID()}`,
-    fields: { 'd:n': JSON.stringify(randomUUID()), m: '1800' },
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
-}
-
-/** A patch that only moves the deadlines (a touch), with `overrides` on top. */
-function touch(overrides: Partial<SessionPatch> = {}): SessionPatch {
-  const now = Date.now()
-  return { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR, ...overrides }
-}
-
-function uniqueName(prefix = 'sessions'): string {
-  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 16)}`
-}
-
-/** The store, closed after the test. */
-function storeOn(
-  t: TestContext,
-  client: pg.Pool | pg.Client,
-  options?: PostgresStoreOptions,
-): PostgresStore {
-  const store = createPostgresStore(client, options)
-  t.after(() => store.close())
-  return store
-}
 /** Tables and indexes of a schema, by name. */
 async function relations(pool: pg.Pool, schema = 'public'): Promise<string[]> {
   const { rows } = await pool.query<{ relname: string }>(
@@ -157,7 +122,7 @@ describe('postgres store table', () => {
         'created_at BIGINT NOT NULL, last_active_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, subject TEXT)',
     )
     const store = storeOn(t, pool, { table, pruneInterval: 0 })
-    for (const call of [() => store.get('x'), () => store.patch('x', touch())]) {
+    for (const call of [() => store.get('x'), () => store.patch('x', touchPatch())]) {
       await assert.rejects(call(), (error: unknown) => {
         assert.equal((error as { code?: unknown }).code, 'ERR_SESSION_CONFIG')
         assert.match(String(error), new RegExp(`"${table}" has an earlier sessionware layout`))
@@ -180,7 +145,7 @@ describe('postgres store table', () => {
     const set = Object.fromEntries(names.map((name) => [name, JSON.stringify(name)]))
     const stored = record({ fields: { m: '60', 'f:x': '1' } })
     await store.create(stored)
-    const patch = touch({ set, unset: ['m'], clearPrefix: 'f:' })
+    const patch = touchPatch({ set, unset: ['m'], clearPrefix: 'f:' })
     assert.deepEqual(await store.patch(stored.id, patch), { ok: true, version: 2 })
     const { rows } = await pool.query<{ key: string; type: string; value: string }>(
       `SELECT e.key, jsonb_typeof(e.value) AS type, e.value #>> '{}' AS value

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
 import pg from 'pg'
-import type { SessionPatch, SessionRecord } from '../../src/core/types.ts'
 import {
   createPostgresStore,
   type PostgresStore,
@@ -11,11 +10,10 @@ import {
   postgresSchema,
 } from '../../src/stores/postgres.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
+import { record, storeOn, uniqueName } from '../support/postgres-helpers.ts'
 import { startPostgres } from '../support/postgres-server.ts'
-import { assertExitsByItself } from '../support/store-helpers.ts'
+import { assertExitsByItself, HOUR, touchPatch } from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
-
-const HOUR = 3_600_000
 
 // One pool and one store shared by every test of the pool suites (the suites' ids are unique).
 let poolOffset = 0
@@ -61,40 +59,6 @@ runStoreSuite('postgres store (one pg.Client)', async (t) => {
 })
 
 runConcurrencySuite('postgres store (pg.Pool)', sharedPoolStore)
-
-function record(fields: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now()
-  return {
-    id: `test-${randomUUID()}`,
-    fields: { 'd:n': JSON.stringify(randomUUID()), m: '1800' },
-    version: 1,
-    createdAt: now,
-    lastActiveAt: now,
-    expiresAt: now + HOUR,
-    ...fields,
-  }
-}
-
-/** A patch that only moves the deadlines (a touch), with `overrides` on top. */
-function touch(overrides: Partial<SessionPatch> = {}): SessionPatch {
-  const now = Date.now()
-  return { set: {}, unset: [], lastActiveAt: now, expiresAt: now + HOUR, ...overrides }
-}
-
-function uniqueName(prefix = 'sessions'): string {
-  return `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 16)}`
-}
-
-/** The store, closed after the test. */
-function storeOn(
-  t: TestContext,
-  client: pg.Pool | pg.Client,
-  options?: PostgresStoreOptions,
-): PostgresStore {
-  const store = createPostgresStore(client, options)
-  t.after(() => store.close())
-  return store
-}
 
 /** Resolves once `check()` is true, or fails after `timeout` ms. */
 async function eventually(check: () => Promise<boolean>, timeout = 3000): Promise<void> {
@@ -142,16 +106,19 @@ describe('postgres store specifics', () => {
     await store.create(live)
     await store.create(pointer)
     sent.length = 0
-    assert.deepEqual(await store.patch(live.id, touch({ set: { 'd:a': '1' }, clearPrefix: 'm' })), {
-      ok: true,
-      version: 2,
-    })
-    assert.deepEqual(await store.patch(pointer.id, touch()), {
+    assert.deepEqual(
+      await store.patch(live.id, touchPatch({ set: { 'd:a': '1' }, clearPrefix: 'm' })),
+      {
+        ok: true,
+        version: 2,
+      },
+    )
+    assert.deepEqual(await store.patch(pointer.id, touchPatch()), {
       ok: false,
       reason: 'moved',
       movedTo: 'elsewhere',
     })
-    assert.deepEqual(await store.patch('absent', touch()), { ok: false, reason: 'gone' })
+    assert.deepEqual(await store.patch('absent', touchPatch()), { ok: false, reason: 'gone' })
     assert.equal(sent.length, 3, sent.join('\n'))
     assert.deepEqual((await store.get(live.id))?.fields, { 'd:n': live.fields['d:n'], 'd:a': '1' })
   })
@@ -300,7 +267,7 @@ describe('postgres store specifics', () => {
     const { error, ms } = await rejection(store.get('x'))
     assert.match(String(error), /TimeoutError: .*get timed out after 0\.3 s/)
     assert.ok(ms >= 250 && ms < 1500, `rejected after ${ms} ms`)
-    const patch = await rejection(store.patch('x', touch()))
+    const patch = await rejection(store.patch('x', touchPatch()))
     assert.match(String(patch.error), /patch timed out/)
     for (const socket of sockets) socket.destroy() // let the pool give up
     await pool.end().catch(() => {})
@@ -315,7 +282,7 @@ describe('postgres store specifics', () => {
     const subject = `user-${randomUUID()}`
     const kept = record({ subject, fields: { 'd:kept': 'true' } })
     assert.deepEqual(await store.create(kept), { ok: true, version: 1 })
-    assert.deepEqual(await store.patch(kept.id, touch({ set: { 'd:kept': '2' } })), {
+    assert.deepEqual(await store.patch(kept.id, touchPatch({ set: { 'd:kept': '2' } })), {
       ok: true,
       version: 2,
     })
@@ -326,7 +293,7 @@ describe('postgres store specifics', () => {
         ['get', () => store.get(kept.id)],
         ['create', () => store.create(record())],
         ['replace', () => store.replace({ ...kept, fields: { 'd:lost': 'true' } }, 2)],
-        ['patch', () => store.patch(kept.id, touch({ set: { 'd:lost': 'true' } }))],
+        ['patch', () => store.patch(kept.id, touchPatch({ set: { 'd:lost': 'true' } }))],
         ['delete', () => store.delete(kept.id)],
         ['deleteIfSubject', () => store.deleteIfSubject(kept.id, subject)],
         ['listBySubject', () => store.listBySubject(subject)],
@@ -343,7 +310,7 @@ describe('postgres store specifics', () => {
     }
 
     assert.deepEqual((await store.get(kept.id))?.fields, { 'd:kept': '2' })
-    assert.deepEqual(await store.patch(kept.id, touch({ set: { 'd:kept': '3' } })), {
+    assert.deepEqual(await store.patch(kept.id, touchPatch({ set: { 'd:kept': '3' } })), {
       ok: true,
       version: 3,
     })
