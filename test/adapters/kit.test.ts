@@ -18,6 +18,7 @@ import {
 import { getSession, type SessionManager } from '../../src/index.ts'
 import { createFixture, type Fixture, type StorageKind } from '../support/adapter-suite.ts'
 import { Client, errorCode, serve, serveFetch, setCookieOf } from '../support/http.ts'
+import { captureConsoleError } from '../support/node-start.ts'
 
 /** A framework's own context object, as Koa's `ctx` or Hono's `c`. */
 interface Context {
@@ -328,17 +329,9 @@ describe('adapter kit: the Fetch side and the error policy', () => {
   })
 
   it('reportRequestError writes the error to console.error, once', (t) => {
-    const calls: unknown[][] = []
-    const original = console.error
-    console.error = (...args: unknown[]) => {
-      calls.push(args)
-    }
-    t.after(() => {
-      console.error = original
-    })
+    const calls = captureConsoleError(t)
     const error = new Error('reported')
     reportRequestError(error)
-    console.error = original
     assert.equal(calls.length, 1)
     assert.ok(calls[0]?.includes(error))
   })

@@ -1,49 +1,13 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { describe, it, type TestContext } from 'node:test'
-import { type NodeAdapterOptions, withSessions } from '../../src/adapters/node.ts'
+import { describe, it } from 'node:test'
 import { getSession } from '../../src/index.ts'
-import {
-  appRoutes,
-  createFixture,
-  type Fixture,
-  nodeHandler,
-  type StorageKind,
-} from '../support/adapter-suite.ts'
-import { Client, errorCode, serve, setCookieOf } from '../support/http.ts'
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => unknown
-
-/** Serves `handler` wrapped by withSessions on a fresh fixture; returns a client and the fixture. */
-async function start(
-  t: TestContext,
-  handler: Handler,
-  options: { kind?: StorageKind; adapter?: NodeAdapterOptions } = {},
-): Promise<{ client: Client; fixture: Fixture }> {
-  const fixture = createFixture(options.kind ?? 'cookie')
-  if (fixture.store) {
-    const inner = fixture.store.inner
-    t.after(() => inner.close())
-  }
-  const base = await serve(t, withSessions(fixture.sessions, handler, options.adapter))
-  return { client: new Client(base), fixture }
-}
-
-/** Replaces console.error for the test; returns what it was called with, call by call. */
-function captureConsoleError(t: TestContext): unknown[][] {
-  const calls: unknown[][] = []
-  const original = console.error
-  console.error = (...args: unknown[]) => {
-    calls.push(args)
-  }
-  t.after(() => {
-    console.error = original
-  })
-  return calls
-}
+import { appRoutes, nodeHandler } from '../support/adapter-suite.ts'
+import { errorCode, setCookieOf } from '../support/http.ts'
+import { captureConsoleError, start } from '../support/node-start.ts'
 
 /** The errors among the arguments of captured console.error calls. */
 function reported(calls: unknown[][]): unknown[] {

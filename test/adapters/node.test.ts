@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { type IncomingMessage, ServerResponse } from 'node:http'
-import { describe, it, type TestContext } from 'node:test'
+import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
-import { type NodeAdapterOptions, withSessions } from '../../src/adapters/node.ts'
-import { getSession, type SessionManager } from '../../src/index.ts'
-import {
-  appRoutes,
-  createFixture,
-  type Fixture,
-  type Mount,
-  nodeHandler,
-  runAdapterSuite,
-  type StorageKind,
-} from '../support/adapter-suite.ts'
-import { Client, errorCode, type HttpResult, serve, setCookieOf } from '../support/http.ts'
+import { withSessions } from '../../src/adapters/node.ts'
+import { getSession } from '../../src/index.ts'
+import { appRoutes, type Mount, nodeHandler, runAdapterSuite } from '../support/adapter-suite.ts'
+import { errorCode, type HttpResult, serve, setCookieOf } from '../support/http.ts'
+import { start } from '../support/node-start.ts'
 
 const mountNode: Mount = (t, sessions, routes, { onError }) =>
   serve(
@@ -35,26 +28,6 @@ const mountNode: Mount = (t, sessions, routes, { onError }) =>
   )
 
 runAdapterSuite('node:http adapter', mountNode)
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => unknown
-
-/** Serves `handler` wrapped by withSessions on a fresh fixture; returns a client and the fixture. */
-async function start(
-  t: TestContext,
-  handler: Handler,
-  options: { kind?: StorageKind; adapter?: NodeAdapterOptions } = {},
-): Promise<{ client: Client; fixture: Fixture }> {
-  const fixture = createFixture(options.kind ?? 'cookie')
-  if (fixture.store) {
-    const inner = fixture.store.inner
-    t.after(() => inner.close())
-  }
-  const base = await serve(
-    t,
-    withSessions(fixture.sessions as SessionManager, handler, options.adapter),
-  )
-  return { client: new Client(base), fixture }
-}
 
 /** Writes `n = 1` to the request's session. */
 async function write(req: IncomingMessage): Promise<void> {
