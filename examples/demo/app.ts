@@ -7,6 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import Database from 'better-sqlite3'
 import { withSessions } from '../../src/adapters/node.ts'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
@@ -56,6 +57,32 @@ interface Built {
   close: () => Promise<void>
 }
 
+/**
+ * The demo's SQLite store. A database that an earlier sessionware (store contract v1) wrote holds
+ * only demo sessions: its table is replaced, with a warning, instead of failing every request (an
+ * application would migrate or drop it itself; the store refuses it with a SessionConfigError).
+ */
+async function openDemoSqlite(path: string, log: (message: string) => void): Promise<SessionStore> {
+  const store = createSqliteStore(path)
+  try {
+    await store.get('demo-layout-probe')
+    return store
+  } catch (error) {
+    await store.close()
+    if (!(error instanceof SessionConfigError)) throw error
+  }
+  const db = new Database(path)
+  try {
+    db.exec('DROP TABLE IF EXISTS sessionware_sessions')
+  } finally {
+    db.close()
+  }
+  log(
+    `sessionware demo: ${path} held the session table of an earlier sessionware; replaced it (the demo sessions in it are gone)`,
+  )
+  return createSqliteStore(path)
+}
+
 async function buildStorage(config: DemoConfig, log: (message: string) => void): Promise<Built> {
   if (config.store === 'memory') {
     const store = createMemoryStore()
@@ -73,7 +100,7 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
     let store: SessionStore
     try {
       await mkdir(config.dataDir, { recursive: true })
-      store = createSqliteStore(config.sqlitePath)
+      store = await openDemoSqlite(config.sqlitePath, log)
     } catch (error) {
       throw new DemoConfigError(
         `SQLITE_PATH: cannot open ${config.sqlitePath}: ${(error as Error).message}`,
