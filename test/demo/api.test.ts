@@ -231,35 +231,6 @@ test('sqlite sessions survive a restart on the same database file', async (t) =>
   assert.deepEqual(loaded.data, { kept: 'across restarts' })
 })
 
-test('a demo database from an earlier sessionware is replaced with a warning, not a 503', async (t) => {
-  const defer = cleanups(t)
-  const { dir, remove } = await tempDir()
-  defer(remove)
-  const path = join(dir, 'sessions.db')
-  const old = new Database(path)
-  old.exec(
-    'CREATE TABLE sessionware_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, version INTEGER NOT NULL, ' +
-      'created_at INTEGER NOT NULL, last_active_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, subject TEXT)',
-  )
-  old.close()
-  const env = { SESSION_STORE: 'sqlite', SQLITE_PATH: path, SESSION_KEYS: TEST_KEY }
-  const first = await startDemo(env)
-  defer(() => first.app.close())
-  assert.ok(
-    first.logs.some((line) => /earlier sessionware; replaced it/.test(line)),
-    first.logs.join('\n'),
-  )
-  const client = new Client(first.url)
-  const written = await answer(await client.json('/api/session', 'PATCH', { n: 1 }))
-  assert.deepEqual(written.data, { n: 1 })
-  await first.app.close()
-  const second = await startDemo(env)
-  defer(() => second.app.close())
-  assert.deepEqual(second.logs, [], 'the new table is kept')
-  const again = new Client(second.url, client.jar)
-  assert.deepEqual((await answer(await again.fetch('/api/session'))).data, { n: 1 })
-})
-
 test('without SESSION_KEYS, cookie storage generates a 0600 secret once and reuses it', async (t) => {
   const defer = cleanups(t)
   const { dir, remove } = await tempDir()
