@@ -69,6 +69,8 @@ const SIG_CHARS = 27
 /** Starlette's default `max_age`. */
 const DEFAULT_MAX_AGE = 1_209_600
 const DOT = 46
+/** The base64url digits, the only characters of the timestamp and the signature. */
+const BASE64URL = /^[A-Za-z0-9_-]*$/
 /**
  * RFC 6265 cookie-octets: the only characters a payload (and so a value) may hold. Starlette's
  * standard base64 and every base64url text are inside this set.
@@ -161,8 +163,14 @@ export function createItsdangerousCodec(options: ItsdangerousCodecOptions): Cook
       }
       const tsDot = value.lastIndexOf('.', sigDot - 1)
       if (tsDot === -1) throw malformed('expected <payload>.<timestamp>.<signature>')
-      const sig = decodeTokenPart(value.slice(sigDot + 1))
-      const ts = decodeTokenPart(value.slice(tsDot + 1, sigDot))
+      const sigText = value.slice(sigDot + 1)
+      const tsText = value.slice(tsDot + 1, sigDot)
+      // decodeTokenPart trusts its input to be base64url digits (and dots): check that first.
+      if (!BASE64URL.test(sigText) || !BASE64URL.test(tsText)) {
+        throw malformed('a part is not base64url')
+      }
+      const sig = decodeTokenPart(sigText)
+      const ts = decodeTokenPart(tsText)
       if (sig === null || ts === null) throw malformed('a part is not canonical base64url')
       const signed = value.slice(0, sigDot)
       let index = -1
