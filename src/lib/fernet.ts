@@ -198,7 +198,11 @@ export function buildFernetCodec(options: FernetOptionsInput, nextIv: IvSource):
   /** Decrypts `raw` with `key` (its MAC already verified), or null when the padding is wrong. */
   function open(key: FernetRingKey, raw: Buffer): Buffer | null {
     try {
-      const decipher = createDecipheriv('aes-128-cbc', key.encryption, raw.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES))
+      const decipher = createDecipheriv(
+        'aes-128-cbc',
+        key.encryption,
+        raw.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES),
+      )
       const head = decipher.update(raw.subarray(HEADER_BYTES + IV_BYTES, raw.length - MAC_BYTES))
       const tail = decipher.final()
       return tail.length === 0 ? head : Buffer.concat([head, tail])
