@@ -429,6 +429,41 @@ describe('fernet codec', () => {
       assert.equal(decodeError(() => codec.decode(token(resign(bytes, KEY)))).reason, 'tampered')
     })
 
+    it('checks PKCS7 padding exactly as Python (authentic tokens with hand-made padding)', (t) => {
+      const key = Buffer.from(KEY, 'base64url')
+      const forge = (plain: Buffer) => {
+        const iv = randomBytes(16)
+        const cipher = createCipheriv('aes-128-cbc', key.subarray(16), iv).setAutoPadding(false)
+        const head = Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0])
+        head.writeUInt32BE(T, 5)
+        const body = Buffer.concat([head, iv, cipher.update(plain), cipher.final()])
+        return token(resign(Buffer.concat([body, Buffer.alloc(32)]), KEY))
+      }
+      const text = Buffer.from('0123456789abcdef0123456789')
+      const cases: [Buffer, string | null][] = [
+        [Buffer.concat([text, Buffer.alloc(6, 6)]), '0123456789abcdef0123456789'],
+        [Buffer.concat([text.subarray(0, 16), Buffer.alloc(16, 16)]), '0123456789abcdef'],
+        [Buffer.concat([text, Buffer.alloc(5, 6), Buffer.from([0])]), null],
+        [Buffer.concat([text, Buffer.alloc(5, 6), Buffer.from([17])]), null],
+        [Buffer.concat([text, Buffer.from([6, 6, 6, 5, 6, 6])]), null],
+        [Buffer.concat([text.subarray(0, 16), Buffer.alloc(16, 32)]), null],
+      ]
+      const tokens = cases.map(([plain]) => forge(plain))
+      cases.forEach(([, expected], i) => {
+        const value = tokens[i] as string
+        if (expected === null) {
+          assert.equal(decodeError(() => codec.decode(value)).reason, 'tampered', `case ${i}`)
+        } else {
+          assert.equal(codec.decode(value).payload, expected, `case ${i}`)
+        }
+      })
+      if (!requirePython(t, 'cryptography')) return
+      assert.deepEqual(
+        pyDecrypt([KEY], tokens),
+        cases.map(([, expected]) => (expected === null ? null : { payload: expected })),
+      )
+    })
+
     it('goes on to the next key when a MAC verifies but the padding does not (as MultiFernet)', () => {
       // Two keys sharing their signing half: the first one's AES key cannot open B's token.
       const signing = Buffer.alloc(16, 1)
