@@ -402,6 +402,36 @@ describe('nacl codec: both back ends', () => {
     assert.equal(jsBackend(xsalsa20poly1305).name, 'js')
   })
 
+  it('works without Buffer and require() (Workers-like) given noble as an option', () => {
+    const source = fileURLToPath(new URL('../../src/lib/secretbox.ts', import.meta.url))
+    const script = `
+const { xsalsa20poly1305 } = await import('@noble/ciphers/salsa.js')
+delete globalThis.Buffer
+const { buildNaclCodec } = await import(${JSON.stringify(source)})
+const gone = { error: new Error('no require()') }
+const codec = buildNaclCodec(
+  { keys: ['${Buffer.from(VECTOR_BYTES).toString('base64')}'], xsalsa20poly1305 },
+  { nonce: () => Uint8Array.from({ length: 24 }, (_, i) => i), backends: { sodium: gone, js: gone } },
+)
+const value = codec.encode(${JSON.stringify(V5_PAYLOAD)})
+console.log(JSON.stringify({ buffer: typeof globalThis.Buffer, backend: codec.backend, value,
+  back: codec.decode(value).payload, unicode: codec.decode(codec.encode('é😀')).payload }))
+`
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--eval', script],
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: 30_000 },
+    )
+    assert.equal(child.status, 0, child.stderr)
+    assert.deepEqual(JSON.parse(child.stdout), {
+      buffer: 'undefined',
+      backend: 'js',
+      value: V5,
+      back: V5_PAYLOAD,
+      unicode: 'é😀',
+    })
+  })
+
   it('loads nothing at import and falls back for real when the packages cannot be resolved', () => {
     // A child process where require() of sodium-native and @noble/ciphers fails, as in a runtime
     // without them: importing the module must work, and creating a codec must explain.
