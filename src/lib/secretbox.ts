@@ -8,6 +8,12 @@
  * missing. The public factory, `createNaclCodec` in `src/codecs/nacl.ts`, passes the real ones.
  * Never exported from the package.
  *
+ * Why `@noble/ciphers` for the pure-JS back end rather than `tweetnacl`: both are audited and give
+ * the same bytes, and tweetnacl was faster on a 201-byte payload here (seal 12 µs, open 14 µs
+ * against noble's 21 and 31; noble is faster from about 3 KB), but tweetnacl has had no release
+ * since 1.0.3 (2020) while noble is maintained, typed and ESM. The pure-JS back end is the
+ * fallback where libsodium cannot load (seal 1.6 µs, open 1.9 µs there), so maintenance won.
+ *
  * Subpath: none (internal to `sessionware`).
  *
  * @module
