@@ -133,6 +133,8 @@ export function createItsdangerousCodec(options: ItsdangerousCodecOptions): Cook
 
   return Object.freeze({
     name: 'itsdangerous',
+    // With an age check, a value's validity changes with time: never cached by cookie storage.
+    cacheable: maxAge === null,
 
     encode(payload: string): string {
       if (typeof payload !== 'string' || !COOKIE_OCTETS.test(payload)) {

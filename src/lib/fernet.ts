@@ -231,6 +231,8 @@ export function buildFernetCodec(options: FernetOptionsInput, nextIv: IvSource):
 
   return Object.freeze({
     name: 'fernet',
+    // With a ttl, a token's validity changes with time: never cached by cookie storage.
+    cacheable: ttl === undefined,
 
     encode(payload: string): string {
       const iv = nextIv()
