@@ -233,14 +233,16 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
 
   /**
    * Stores several values at once (`undefined` deletes a key), as one change: the seeds'
-   * `session.update(mapping)`.
+   * `session.update(mapping)`. Like `delete`, an `undefined` for a key the session does not hold
+   * changes nothing.
    */
   update(values: Partial<Data>): this {
     this.#writable()
     for (const key of Object.keys(values)) {
       const value = (values as Record<string, unknown>)[key]
-      if (value === undefined) delete this.#s.data[key]
-      else this.#s.data[key] = value
+      if (value !== undefined) this.#s.data[key] = value
+      else if (key in this.#s.data) delete this.#s.data[key]
+      else continue // deleting what this request does not see is no change
       this.#key(key)
     }
     return this

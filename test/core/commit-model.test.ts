@@ -55,13 +55,16 @@ function apply(session: Session, ops: readonly Op[], data: Dict, flash: Dict): v
         break
       case 'delete':
       case 'pop':
+        // Deleting a key this request does not see is no change: a concurrent write of it stays.
+        if (session.has(o.key)) data.set(o.key, undefined)
         if (o.op === 'delete') session.delete(o.key)
         else session.pop(o.key)
-        data.set(o.key, undefined)
         break
       case 'update':
+        for (const [k, v] of Object.entries(o.values)) {
+          if (v !== undefined || session.has(k as Key)) data.set(k, v)
+        }
         session.update(o.values)
-        for (const [k, v] of Object.entries(o.values)) data.set(k, v)
         break
       case 'flash':
         session.flash(o.key, o.value)
