@@ -27,7 +27,8 @@ export type SessionErrorCode =
  *   too long, an id of the wrong format).
  * - `tampered`: the signature or authentication tag did not verify with any configured key.
  * - `unknown-key`: the token names a key id that none of the configured keys has.
- * - `expired`: idle or absolute timeout passed.
+ * - `expired`: idle or absolute timeout passed, or a codec's own age check failed (fernet's `ttl`,
+ *   itsdangerous' `maxAge`, a timestamp beyond the allowed clock skew).
  * - `unknown-id`: a well-formed server session id that the store does not know (never adopted).
  */
 export type InvalidCookieReason =

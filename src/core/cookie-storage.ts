@@ -28,7 +28,8 @@ export interface CookieStorageOptions {
    * How many decoded cookie values to remember (a count; `0` turns the cache off). A request whose
    * cookie is in the cache skips the codec (the AES-GCM open or HMAC check, a few microseconds);
    * the payload is still parsed and its timeouts checked on every request. Only values that decoded
-   * successfully are kept, under their exact text, oldest dropped first.
+   * successfully are kept, under their exact text, oldest dropped first. A codec with an age check
+   * of its own (`cacheable: false`: fernet with `ttl`, itsdangerous with `maxAge`) is never cached.
    *
    * @default 1000
    */
@@ -80,12 +81,14 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
     )
   }
   const serializer = options.serializer ?? jsonSerializer
-  const cacheSize = options.cacheSize ?? 1000
-  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+  const requested = options.cacheSize ?? 1000
+  if (!Number.isSafeInteger(requested) || requested < 0) {
     throw new SessionConfigError(
-      `createCookieStorage: cacheSize must be a non-negative integer. Received: ${String(cacheSize)}`,
+      `createCookieStorage: cacheSize must be a non-negative integer. Received: ${String(requested)}`,
     )
   }
+  // A codec that checks the age of a value itself must see every request's value.
+  const cacheSize = codec.cacheable === false ? 0 : requested
   /** Decoded values by cookie text; insertion order is age (never reordered: see the memory store). */
   const cache = new Map<string, DecodedCookie>()
 

@@ -21,10 +21,17 @@ export interface CookieCodec {
   /** Encodes a serialized payload into a cookie-safe value (RFC 6265 cookie-octets only). */
   encode(payload: string): string
   /**
-   * Decodes a cookie value. Throws {@link SessionDecodeError} with reason `malformed`, `tampered`
-   * or `unknown-key`; never any other error.
+   * Decodes a cookie value. Throws {@link SessionDecodeError} with reason `malformed`, `tampered`,
+   * `unknown-key` or, for a codec with an age check of its own (fernet's `ttl`, itsdangerous'
+   * `maxAge`), `expired`; never any other error.
    */
   decode(value: string): DecodedCookie
+  /**
+   * False when `decode` depends on the time (an age check of the codec's own): cookie storage then
+   * never serves the value from its decode cache, so an aged value is refused on time. Absent:
+   * true.
+   */
+  readonly cacheable?: boolean
 }
 
 /** What {@link CookieCodec.decode} returns. */
