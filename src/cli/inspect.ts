@@ -11,6 +11,10 @@
 import { readFileSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { parseArgs } from 'node:util'
+import { createFernetCodec } from '../codecs/fernet.ts'
+import { createItsdangerousCodec } from '../codecs/itsdangerous.ts'
+import { createJwtCodec } from '../codecs/jwt.ts'
+import { createNaclCodec } from '../codecs/nacl.ts'
 import { createSealedCodec } from '../codecs/sealed.ts'
 import { createSignedCodec } from '../codecs/signed.ts'
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
@@ -37,7 +41,8 @@ from ${KEYS_VARIABLE}, comma-separated and newest first, as the application read
 
 Options:
   --keys-from-stdin  read the keys from stdin instead of ${KEYS_VARIABLE}
-  --codec <name>     sealed (default), signed or plain (plain takes no key)
+  --codec <name>     sealed (default), signed, fernet, nacl, itsdangerous, jwt, or plain
+                     (plain takes no key)
   -h, --help         show this help
 
 Exit status: 0 when the cookie decodes, 1 when it does not ("invalid cookie: <reason>" on
@@ -55,12 +60,20 @@ type KeyedFactory = (options: { keys: string[] }) => CookieCodec
 const KEYED_CODECS: Readonly<Record<string, KeyedFactory>> = {
   sealed: createSealedCodec,
   signed: createSignedCodec,
+  fernet: createFernetCodec,
+  nacl: createNaclCodec,
+  itsdangerous: createItsdangerousCodec,
+  jwt: createJwtCodec,
 }
+
+/** The codecs whose tokens carry a key id (the Python formats name no key). */
+const WITH_KEY_ID = new Set(['sealed', 'signed'])
 
 const REASON_HINTS: Readonly<Record<string, string>> = {
   malformed: 'this is not a value the codec writes (wrong codec, cut short, or garbled)',
   tampered: 'the value was changed, or written with another key that shares a key id',
   'unknown-key': 'none of the given keys wrote this cookie (its key id matches none of them)',
+  expired: "the value is older than the codec's own age limit (itsdangerous maxAge, fernet ttl)",
 }
 
 /** The keys found, and where (for messages). */
@@ -117,7 +130,9 @@ export function inspect(args: readonly string[]): number {
   } else {
     factory = KEYED_CODECS[codecName]
     if (factory === undefined) {
-      return usageError(`unknown codec '${codecName}'; --codec must be sealed, signed or plain`)
+      return usageError(
+        `unknown codec '${codecName}'; --codec must be ${Object.keys(KEYED_CODECS).join(', ')} or plain`,
+      )
     }
     const found = fromStdin ? keysFromStdin() : keysFromEnvironment()
     if (typeof found === 'string') return usageError(found)
@@ -154,7 +169,8 @@ export function inspect(args: readonly string[]): number {
   if (factory !== undefined) {
     const index = openingKey(factory, keys, value)
     const which = index === -1 ? 'unknown' : `#${index + 1} of ${keys.length}`
-    const kid = index === -1 ? '' : ` (key id ${keyId(keys[index] ?? '')})`
+    const kid =
+      index === -1 || !WITH_KEY_ID.has(codecName) ? '' : ` (key id ${keyId(keys[index] ?? '')})`
     lines.push(`key:     ${which}${kid}`)
     lines.push(
       `rotated: ${decoded.rotated ? 'yes (the application re-issues it with key #1)' : 'no'}`,

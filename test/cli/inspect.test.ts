@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createFernetCodec } from '../../src/codecs/fernet.ts'
+import { createNaclCodec } from '../../src/codecs/nacl.ts'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
@@ -234,5 +236,28 @@ describe('sessionware inspect', () => {
     )
     assert.match(stdout, /SESSION_KEYS, comma-separated and newest first/)
     assert.doesNotMatch(stdout, /--key[ =]|-k,/)
+  })
+
+  it('opens the Python formats too: fernet (quoted as aiohttp writes it) and nacl, naming the key', () => {
+    const fernetKey = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='
+    const oldFernet = 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='
+    const token = createFernetCodec({ keys: [oldFernet] }).encode(PAYLOAD)
+    const fernet = runCli(
+      ['inspect', '--codec', 'fernet', '--', `AIOHTTP_SESSION="${token}"`],
+      withEnvKeys([fernetKey, oldFernet]),
+    )
+    assert.equal(fernet.status, 0, fernet.stderr)
+    assert.match(fernet.stdout, /^codec: +fernet$/m)
+    assert.match(fernet.stdout, /^key: +#2 of 2$/m, 'no key id: the format names none')
+    assert.match(fernet.stdout, /^rotated: +yes/m)
+    assert.ok(fernet.stdout.endsWith(`payload:\n${PRETTY}\n`), fernet.stdout)
+    const naclKey = '00'.repeat(32)
+    const box = createNaclCodec({ keys: [naclKey] }).encode(PAYLOAD)
+    const nacl = runCli(['inspect', '--codec', 'nacl', '--', box], withEnvKeys([naclKey]))
+    assert.equal(nacl.status, 0, nacl.stderr)
+    assert.match(nacl.stdout, /^key: +#1 of 1$/m)
+    const wrong = runCli(['inspect', '--codec', 'nacl', '--', box], withEnvKeys(['11'.repeat(32)]))
+    assert.equal(wrong.status, 1)
+    assert.match(wrong.stderr, /^invalid cookie: tampered$/m)
   })
 })
