@@ -17,16 +17,10 @@
  * @module
  */
 
-import {
-  createHash,
-  createHmac,
-  createSecretKey,
-  type KeyObject,
-  timingSafeEqual,
-} from 'node:crypto'
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
 import { SessionConfigError, SessionDecodeError } from '../errors.ts'
-import { secretList } from '../lib/python-secrets.ts'
+import { secretList, signingKeyIndex } from '../lib/python-secrets.ts'
 import { decodeTokenPart, MAX_TOKEN_LENGTH, malformed } from '../lib/token.ts'
 
 /** Options of {@link createItsdangerousCodec}. */
@@ -175,16 +169,7 @@ export function createItsdangerousCodec(options: ItsdangerousCodecOptions): Cook
       const ts = decodeTokenPart(tsText)
       if (sig === null || ts === null) throw malformed('a part is not canonical base64url')
       const signed = value.slice(0, sigDot)
-      let index = -1
-      for (let i = 0; i < keys.length; i++) {
-        const expected = createHmac('sha1', keys[i] as KeyObject)
-          .update(signed, 'latin1')
-          .digest()
-        if (timingSafeEqual(expected, sig)) {
-          index = i
-          break
-        }
-      }
+      const index = signingKeyIndex('sha1', keys, signed, sig)
       if (index === -1) throw new SessionDecodeError('tampered')
       if (maxAge !== null) {
         // More than 6 bytes is past 2^48 seconds: in the future, so expired as well.

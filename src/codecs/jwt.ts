@@ -19,10 +19,10 @@
  * @module
  */
 
-import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
 import { SessionDecodeError } from '../errors.ts'
-import { secretList } from '../lib/python-secrets.ts'
+import { secretList, signingKeyIndex } from '../lib/python-secrets.ts'
 import { decodeTokenPart, malformed, tokenProblem } from '../lib/token.ts'
 
 /** Options of {@link createJwtCodec}. */
@@ -141,16 +141,7 @@ export function createJwtCodec(options: JwtCodecOptions): CookieCodec {
         )
       }
       const signed = value.slice(0, sigDot)
-      let index = -1
-      for (let i = 0; i < keys.length; i++) {
-        const expected = createHmac('sha256', keys[i] as KeyObject)
-          .update(signed, 'latin1')
-          .digest()
-        if (timingSafeEqual(expected, sig)) {
-          index = i
-          break
-        }
-      }
+      const index = signingKeyIndex('sha256', keys, signed, sig)
       if (index === -1) throw new SessionDecodeError('tampered')
       let payload: string
       try {

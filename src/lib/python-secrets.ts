@@ -10,6 +10,7 @@
  * @module
  */
 
+import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { SessionConfigError } from '../errors.ts'
 
 /**
@@ -48,6 +49,26 @@ export function secretList(keys: unknown, codec: string): Buffer[] {
     secrets.push(bytes)
   }
   return secrets
+}
+
+/**
+ * The index of the first key whose HMAC (`algorithm`: `'sha1'`, `'sha256'`) of `signed` equals
+ * `signature`, compared in constant time; -1 when none does. `signature` must already have the
+ * digest's length (the callers take it from a fixed-width token part).
+ */
+export function signingKeyIndex(
+  algorithm: string,
+  keys: readonly KeyObject[],
+  signed: string,
+  signature: Buffer,
+): number {
+  for (let i = 0; i < keys.length; i++) {
+    const expected = createHmac(algorithm, keys[i] as KeyObject)
+      .update(signed, 'latin1')
+      .digest()
+    if (timingSafeEqual(expected, signature)) return i
+  }
+  return -1
 }
 
 /** A short description of a wrong value for error messages (never the value of a key). */
