@@ -3,22 +3,10 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createBase64Codec } from '../../src/codecs/base64.ts'
 import { decodeError, PAYLOAD, runCodecSuite, UNICODE } from '../support/codec-suite.ts'
+import { withNodeEnv } from '../support/node-env.ts'
 import { requirePython, runPython } from '../support/python.ts'
 
 const codec = createBase64Codec()
-
-/** Runs `body` with NODE_ENV set to `value` (or unset), restoring the previous value after. */
-function withNodeEnv(value: string | undefined, body: () => void): void {
-  const previous = process.env.NODE_ENV
-  if (value === undefined) delete process.env.NODE_ENV
-  else process.env.NODE_ENV = value
-  try {
-    body()
-  } finally {
-    if (previous === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = previous
-  }
-}
 
 /** asgi-sessions' base64 type, as Python: urlsafe_b64encode / urlsafe_b64decode of UTF-8. */
 const PY_BASE64 = `

@@ -2,21 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import { decodeError, PAYLOAD, runCodecSuite } from '../support/codec-suite.ts'
+import { withNodeEnv } from '../support/node-env.ts'
 
 const codec = createPlainCodec()
-
-/** Runs `body` with NODE_ENV set to `value` (or unset), restoring the previous value after. */
-function withNodeEnv(value: string | undefined, body: () => void): void {
-  const previous = process.env.NODE_ENV
-  if (value === undefined) delete process.env.NODE_ENV
-  else process.env.NODE_ENV = value
-  try {
-    body()
-  } finally {
-    if (previous === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = previous
-  }
-}
 
 describe('plain codec', () => {
   runCodecSuite('plain', codec, { hostile: ['😀'] })

@@ -3,22 +3,10 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createSimpleCodec } from '../../src/codecs/simple.ts'
 import { decodeError, PAYLOAD, UNICODE } from '../support/codec-suite.ts'
+import { withNodeEnv } from '../support/node-env.ts'
 import { requirePython, runPython } from '../support/python.ts'
 
 const codec = createSimpleCodec()
-
-/** Runs `body` with NODE_ENV set to `value` (or unset), restoring the previous value after. */
-function withNodeEnv(value: string | undefined, body: () => void): void {
-  const previous = process.env.NODE_ENV
-  if (value === undefined) delete process.env.NODE_ENV
-  else process.env.NODE_ENV = value
-  try {
-    body()
-  } finally {
-    if (previous === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = previous
-  }
-}
 
 /** FORMATS.md §1.2 V1: aiohttp's SimpleCookieStorage cookie, as Python's http.cookies quotes it. */
 const V1_COOKIE = String.raw`"{\"created\": 1700000000\054 \"session\": {\"user\": \"alice\"\054 \"n\": 1}}"`

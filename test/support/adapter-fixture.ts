@@ -24,6 +24,7 @@ import {
 } from '../../src/index.ts'
 import { createMemoryStore, type MemoryStore } from '../../src/stores/memory.ts'
 import { errorCode } from './http.ts'
+import { withNodeEnv } from './node-env.ts'
 
 /** Where sessions live in a fixture. */
 export type StorageKind = 'cookie' | 'server'
@@ -149,19 +150,6 @@ export interface Fixture {
   now(): number
   /** Moves the clock (of the manager and of the store) forward. */
   advance(seconds: number): void
-}
-
-/** Runs `create` with `NODE_ENV` set to `value` (unset for undefined), restoring it after. */
-function withNodeEnv<T>(value: string | undefined, create: () => T): T {
-  const before = process.env.NODE_ENV
-  if (value === undefined) delete process.env.NODE_ENV
-  else process.env.NODE_ENV = value
-  try {
-    return create()
-  } finally {
-    if (before === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = before
-  }
 }
 
 /** Creates a manager on `kind` storage with a movable clock and recorders. */

@@ -40,7 +40,7 @@ export function decodeError(run: () => unknown): SessionDecodeError {
   assert.fail('expected decode to throw')
 }
 
-/** Hostile values every codec must reject with a SessionDecodeError, whatever its format. */
+export /** Hostile values every codec must reject with a SessionDecodeError, whatever its format. */
 const HOSTILE: readonly unknown[] = ['.', '.'.repeat(1024 * 1024), '\u0000', 'é', ' ', null, 42, {}]
 
 /** What a codec's test file gives the suite. */
