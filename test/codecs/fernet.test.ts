@@ -4,7 +4,15 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createFernetCodec, type FernetCodecOptions } from '../../src/codecs/fernet.ts'
 import { buildFernetCodec } from '../../src/lib/fernet.ts'
-import { DIGITS, decodeError, PAYLOAD, runCodecSuite, UNICODE } from '../support/codec-suite.ts'
+import {
+  assertEveryChangeRefused,
+  assertEveryTruncationRefused,
+  DIGITS,
+  decodeError,
+  PAYLOAD,
+  runCodecSuite,
+  UNICODE,
+} from '../support/codec-suite.ts'
 import { requirePython, runPython } from '../support/python.ts'
 
 /** Bytes 0..31, the key of the FORMATS.md vectors (aiohttp-session, starsessions). */
@@ -355,30 +363,12 @@ describe('fernet codec', () => {
     })
 
     it('rejects every single-character change as tampered or malformed', () => {
-      const value = codec.encode(PAYLOAD)
-      for (let i = 0; i < value.length; i++) {
-        const char = value[i] ?? ''
-        const index = DIGITS.indexOf(char)
-        const replacements =
-          index === -1 ? ['A', '.'] : [DIGITS[index ^ 1], DIGITS[(index + 32) % 64], '=', '.']
-        for (const replacement of replacements) {
-          if (replacement === undefined || replacement === char) continue
-          const changed = value.slice(0, i) + replacement + value.slice(i + 1)
-          const { reason } = decodeError(() => codec.decode(changed))
-          assert.ok(
-            reason === 'tampered' || reason === 'malformed',
-            `${i} -> ${replacement}: ${reason}`,
-          )
-        }
-      }
+      assertEveryChangeRefused(codec, codec.encode(PAYLOAD), { extra: ['=', '.'] })
     })
 
     it('rejects a token truncated anywhere as malformed (and a whole block less as tampered)', () => {
       const value = codec.encode(PAYLOAD)
-      for (let length = 0; length < value.length; length++) {
-        const { reason } = decodeError(() => codec.decode(value.slice(0, length)))
-        assert.ok(reason === 'malformed' || reason === 'tampered', `length ${length}: ${reason}`)
-      }
+      assertEveryTruncationRefused(codec, value)
       const bytes = raw(value)
       const shorter = Buffer.concat([bytes.subarray(0, 25), bytes.subarray(41)])
       assert.equal(decodeError(() => codec.decode(token(shorter))).reason, 'tampered')

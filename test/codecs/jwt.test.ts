@@ -4,7 +4,8 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createJwtCodec } from '../../src/codecs/jwt.ts'
 import {
-  DIGITS,
+  assertEveryChangeRefused,
+  assertEveryTruncationRefused,
   decodeError,
   KEY,
   OLD_KEY,
@@ -187,23 +188,11 @@ describe('jwt codec', () => {
     const token = codec.encode(PAYLOAD)
 
     it('every single-character change as tampered or malformed', () => {
-      for (let i = 0; i < token.length; i++) {
-        const char = token[i] ?? ''
-        const index = DIGITS.indexOf(char)
-        for (const replacement of [DIGITS[index ^ 1], DIGITS[(index + 32) % 64], '.', 'A', '=']) {
-          if (replacement === undefined || replacement === char) continue
-          const changed = token.slice(0, i) + replacement + token.slice(i + 1)
-          const { reason } = decodeError(() => codec.decode(changed))
-          assert.ok(['tampered', 'malformed'].includes(reason), `${i} -> ${replacement}: ${reason}`)
-        }
-      }
+      assertEveryChangeRefused(codec, token, { extra: ['.', 'A', '='] })
     })
 
     it('a truncated token as malformed or tampered', () => {
-      for (let length = 0; length < token.length; length++) {
-        const { reason } = decodeError(() => codec.decode(token.slice(0, length)))
-        assert.ok(['tampered', 'malformed'].includes(reason), `length ${length}: ${reason}`)
-      }
+      assertEveryTruncationRefused(codec, token)
     })
 
     it('a changed payload with the original signature as tampered', () => {

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
 import {
-  DIGITS,
+  assertEveryChangeRefused,
+  assertEveryTruncationRefused,
   decodeError,
   KEY,
   KEY_ID,
@@ -74,20 +75,10 @@ describe('sealed codec', () => {
   })
 
   it('rejects every single-character change as tampered, malformed or (key id) unknown-key', () => {
-    const token = codec.encode(PAYLOAD)
-    for (let i = 0; i < token.length; i++) {
-      const char = token[i] ?? ''
-      const index = DIGITS.indexOf(char)
-      // A neighbouring digit (flips the lowest bit) and a far one, plus a dot.
-      const replacements = [DIGITS[index ^ 1], DIGITS[(index + 32) % 64], '.']
-      for (const replacement of replacements) {
-        if (replacement === undefined || replacement === char) continue
-        const changed = token.slice(0, i) + replacement + token.slice(i + 1)
-        const { reason } = decodeError(() => codec.decode(changed))
-        const allowed = i < 6 ? ['unknown-key', 'malformed'] : ['tampered', 'malformed']
-        assert.ok(allowed.includes(reason), `position ${i} -> ${replacement}: ${reason}`)
-      }
-    }
+    assertEveryChangeRefused(codec, codec.encode(PAYLOAD), {
+      extra: ['.'],
+      allowed: (i) => (i < 6 ? ['unknown-key', 'malformed'] : ['tampered', 'malformed']),
+    })
   })
 
   it('rejects a token whose key id was swapped for a configured one as tampered', () => {
@@ -138,11 +129,7 @@ describe('sealed codec', () => {
   })
 
   it('rejects a token truncated anywhere as malformed or tampered', () => {
-    const token = codec.encode(PAYLOAD)
-    for (let length = 0; length < token.length; length++) {
-      const { reason } = decodeError(() => codec.decode(token.slice(0, length)))
-      assert.ok(reason === 'malformed' || reason === 'tampered', `length ${length}: ${reason}`)
-    }
+    assertEveryTruncationRefused(codec, codec.encode(PAYLOAD))
   })
 
   it('rejects a 10 KB value as malformed', () => {

@@ -40,7 +40,49 @@ export function decodeError(run: () => unknown): SessionDecodeError {
   assert.fail('expected decode to throw')
 }
 
-export /** Hostile values every codec must reject with a SessionDecodeError, whatever its format. */
+export /** The reasons a damaged value may be refused with, by default. */
+const DAMAGED: readonly string[] = ['tampered', 'malformed']
+
+/**
+ * Refuses every single-character change of `value`: each character replaced by a neighbouring
+ * digit of `digits` (the lowest bit flipped), a far one, and each of `extra`. A character outside
+ * `digits` (a dot, padding) is replaced by the first and a middle digit. The reason must be one of
+ * `allowed(position)`: tampered or malformed by default.
+ */
+export function assertEveryChangeRefused(
+  codec: CookieCodec,
+  value: string,
+  options: {
+    digits?: string
+    extra: readonly string[]
+    allowed?: (position: number) => readonly string[]
+  },
+): void {
+  const digits = options.digits ?? DIGITS
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i] ?? ''
+    const index = digits.indexOf(char)
+    const near =
+      index === -1 ? [digits[0], digits[31]] : [digits[index ^ 1], digits[(index + 32) % 64]]
+    for (const replacement of [...near, ...options.extra]) {
+      if (replacement === undefined || replacement === char) continue
+      const changed = value.slice(0, i) + replacement + value.slice(i + 1)
+      const { reason } = decodeError(() => codec.decode(changed))
+      const allowed = options.allowed?.(i) ?? DAMAGED
+      assert.ok(allowed.includes(reason), `position ${i} -> ${replacement}: ${reason}`)
+    }
+  }
+}
+
+/** Refuses `value` cut short at every length, as malformed or tampered. */
+export function assertEveryTruncationRefused(codec: CookieCodec, value: string): void {
+  for (let length = 0; length < value.length; length++) {
+    const { reason } = decodeError(() => codec.decode(value.slice(0, length)))
+    assert.ok(DAMAGED.includes(reason), `length ${length}: ${reason}`)
+  }
+}
+
+/** Hostile values every codec must reject with a SessionDecodeError, whatever its format. */
 const HOSTILE: readonly unknown[] = ['.', '.'.repeat(1024 * 1024), '\u0000', 'é', ' ', null, 42, {}]
 
 /** What a codec's test file gives the suite. */
