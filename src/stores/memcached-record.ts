@@ -7,6 +7,7 @@
  * @module
  */
 
+import { applyPatch } from '../core/fields.ts'
 import type { SessionPatch, SessionRecord } from '../core/types.ts'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -73,18 +74,11 @@ export function decode(value: unknown, id: string, key: string): SessionRecord {
  * `record` with `patch` applied: fields starting with `clearPrefix` removed, then `unset`, then
  * `set`; the subject, the times, and the version bumped by one.
  */
-export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionRecord {
-  const fields = new Map(Object.entries(record.fields))
-  const prefix = patch.clearPrefix
-  if (typeof prefix === 'string') {
-    for (const name of [...fields.keys()]) if (name.startsWith(prefix)) fields.delete(name)
-  }
-  for (const name of patch.unset) fields.delete(name)
-  for (const [name, value] of Object.entries(patch.set)) fields.set(name, value)
+export function patchRecord(record: SessionRecord, patch: SessionPatch): SessionRecord {
   const next: Mutable<SessionRecord> = {
     id: record.id,
-    // fromEntries defines every name as an own property (`__proto__` included).
-    fields: Object.fromEntries(fields),
+    // A null-prototype object: every name is an own field (`__proto__` included).
+    fields: applyPatch(record.fields, patch),
     version: record.version + 1,
     createdAt: record.createdAt,
     lastActiveAt: patch.lastActiveAt,

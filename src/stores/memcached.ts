@@ -19,7 +19,7 @@ import type {
 import { SessionConfigError } from '../errors.ts'
 import { clockOption, timeoutOption } from '../lib/options.ts'
 import { withTimeout } from '../lib/timeout.ts'
-import { applyPatch, decode, encode } from './memcached-record.ts'
+import { decode, encode, patchRecord } from './memcached-record.ts'
 
 /** What a `get` or `gets` of memcache-client resolves to for a key it found. */
 export interface MemcachedValue {
@@ -288,7 +288,7 @@ export function createMemcachedStore(
           if (found === null) return { ok: false, reason: 'gone' }
           const { movedTo } = found.record
           if (typeof movedTo === 'string') return { ok: false, reason: 'moved', movedTo }
-          const next = applyPatch(found.record, patch)
+          const next = patchRecord(found.record, patch)
           const result = await reply(
             client.cas(key, encode(next, next.version), {
               casUniq: requireCasUniq(found, key),
