@@ -16,6 +16,7 @@ export type SessionErrorCode =
   | 'ERR_SESSION_INVALIDATED'
   | 'ERR_SESSION_REPLACED'
   | 'ERR_SESSION_COMMITTED'
+  | 'ERR_SESSION_READ_ONLY'
   | 'ERR_SESSION_DECODE'
   | 'ERR_SESSION_NOT_ATTACHED'
 
@@ -152,6 +153,22 @@ export class SessionCommittedError extends SessionError {
 }
 
 /**
+ * The session was changed in a request that cannot send a cookie: a WebSocket upgrade (its 101
+ * answer leaves before the application runs, and a socket has no later response). Read the session
+ * there; change it over plain HTTP requests.
+ */
+export class SessionReadOnlyError extends SessionError {
+  static readonly code = 'ERR_SESSION_READ_ONLY'
+  readonly code = 'ERR_SESSION_READ_ONLY'
+
+  constructor() {
+    super(
+      'the session of a WebSocket upgrade request is read-only: an upgrade has no response to carry a cookie',
+    )
+  }
+}
+
+/**
  * A codec or serializer could not decode a value. The core catches it, starts a fresh session and
  * reports `reason` through `onInvalidCookie`; it reaches user code only when a codec is called
  * directly (for example by `sessionware inspect`).
@@ -190,6 +207,7 @@ export type AnySessionError =
   | SessionInvalidatedError
   | SessionReplacedError
   | SessionCommittedError
+  | SessionReadOnlyError
   | SessionDecodeError
   | SessionNotAttachedError
 

@@ -43,6 +43,7 @@ export {
   type SessionErrorCode,
   SessionInvalidatedError,
   SessionNotAttachedError,
+  SessionReadOnlyError,
   SessionReplacedError,
   SessionStoreError,
   type StoreOperation,

@@ -12,12 +12,16 @@ import { attachRequest } from './kit/attach.ts'
 import { withSessionCookies } from './kit/fetch-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { fetchTransport } from './kit/transport.ts'
+import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
 
-/** A Fetch-API handler; extra arguments (a server, an env, a context) are passed through. */
-export type FetchHandler<Args extends unknown[]> = (
+/**
+ * A Fetch-API handler; extra arguments (a server, an env, a context) are passed through. `Result`
+ * may include `undefined` for Bun, whose handler answers nothing after `server.upgrade()`.
+ */
+export type FetchHandler<Args extends unknown[], Result extends Response | undefined = Response> = (
   request: Request,
   ...args: Args
-) => Response | Promise<Response>
+) => Result | Promise<Result>
 
 /**
  * Wraps a Fetch-API handler: inside it, `getSession(request)` works, and after it returns, the
@@ -26,6 +30,10 @@ export type FetchHandler<Args extends unknown[]> = (
  * that never asked for its session gets its own `Response` back untouched. A handler that throws
  * or rejects saves nothing, and its error rejects the returned promise, as does a commit error,
  * for the runtime's or framework's error path.
+ *
+ * A WebSocket upgrade request (`Upgrade: websocket`) gets a read-only session: `getSession` reads
+ * it, writes throw `SessionReadOnlyError`, and the handler's answer (Deno's 101 `Response`, or
+ * nothing after Bun's `server.upgrade()`) is returned exactly as it is.
  *
  * @example
  * ```ts
@@ -39,21 +47,31 @@ export function withSessions<
   Data extends SessionData,
   Flash extends SessionData,
   Args extends unknown[] = [],
+  Result extends Response | undefined = Response,
 >(
   sessions: SessionManager<Data, Flash>,
-  handler: FetchHandler<Args>,
-): (request: Request, ...args: Args) => Promise<Response> {
+  handler: FetchHandler<Args, Result>,
+): (request: Request, ...args: Args) => Promise<Result> {
   return async (request, ...args) => {
-    const attached = attachRequest(sessions, request, {
+    const options = {
       cookieHeader: request.headers.get('cookie'),
       transport: () => fetchTransport(request),
-    })
-    let response: Response
+    }
+    if (isWebSocketUpgrade(request.headers)) {
+      attachUpgrade(sessions, request, options)
+      return handler(request, ...args)
+    }
+    const attached = attachRequest(sessions, request, options)
+    let response: Result
     try {
       response = await handler(request, ...args)
     } catch (error) {
       finishRequest(attached, true)
       throw error
+    }
+    if (response === undefined) {
+      attached.discard() // no response to carry a cookie
+      return response
     }
     if (!attached.active) return response
     let cookies: string[]
@@ -63,6 +81,6 @@ export function withSessions<
       await response.body?.cancel().catch(() => {}) // the response is dropped: release its body
       throw error
     }
-    return withSessionCookies(response, cookies, true)
+    return withSessionCookies(response, cookies, true) as Result
   }
 }

@@ -15,6 +15,9 @@
  *    and a commit error goes to the framework's error path;
  * 4. sends `Vary: Cookie` on every response whose session was read (`attached.active`).
  *
+ * A WebSocket upgrade request is attached with {@link attachUpgrade} instead: its session can be
+ * read, and writes throw `SessionReadOnlyError` (there is no response to carry a cookie).
+ *
  * Subpath: `sessionware/adapters/kit`.
  *
  * @example A minimal Fetch-style adapter
@@ -48,7 +51,7 @@ export type { RequestTransport } from '../core/cookie.ts'
 export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
 export type { AttachedRequest } from '../core/request.ts'
 export type { SessionStorage } from '../core/storage.ts'
-export { type AttachOptions, aliasRequest, attachRequest } from './kit/attach.ts'
+export { type AttachOptions, aliasRequest, attachRequest, isAttached } from './kit/attach.ts'
 export { withSessionCookies } from './kit/fetch-response.ts'
 export {
   holdNodeResponse,
@@ -57,4 +60,5 @@ export {
 } from './kit/node-response.ts'
 export { finishRequest, reportRequestError } from './kit/policy.ts'
 export { fetchTransport, nodeTransport } from './kit/transport.ts'
+export { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
 export { varyOnCookie } from './kit/vary.ts'

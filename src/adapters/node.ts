@@ -6,13 +6,15 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
 import { SessionStoreError } from '../errors.ts'
-import { attachRequest } from './kit/attach.ts'
+import { attachRequest, isAttached } from './kit/attach.ts'
 import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
 import { reportRequestError } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
+import { attachUpgrade } from './kit/upgrade.ts'
 
 /** A node:http request handler, sync or async. */
 export type NodeHandler<
@@ -101,4 +103,69 @@ export function withSessions<
       fail(error)
     }
   }
+}
+
+/** A node:http `'upgrade'` listener, sync or async. */
+export type UpgradeListener<Req extends IncomingMessage = IncomingMessage> = (
+  req: Req,
+  socket: Duplex,
+  head: Buffer,
+) => unknown
+
+/**
+ * Wraps a node:http `'upgrade'` listener (for example one that hands the request to `ws`'s
+ * `handleUpgrade`): inside it, and in the WebSocket's handlers that keep `req`, `getSession(req)`
+ * reads the upgrade request's session. The session is read-only: an upgrade has no response to
+ * carry a cookie, so writes throw `SessionReadOnlyError`; change the session over plain HTTP
+ * requests. A listener that throws or rejects has its socket destroyed and the error reported with
+ * `console.error`.
+ *
+ * @example
+ * ```ts
+ * const wss = new WebSocketServer({ noServer: true })
+ * server.on('upgrade', withUpgradeSessions(sessions, (req, socket, head) => {
+ *   wss.handleUpgrade(req, socket, head, async (ws) => {
+ *     const session = await getSession(req)
+ *     ws.send(JSON.stringify(session.toJSON()))
+ *   })
+ * }))
+ * ```
+ */
+export function withUpgradeSessions<
+  Data extends SessionData,
+  Flash extends SessionData,
+  Req extends IncomingMessage = IncomingMessage,
+>(
+  sessions: SessionManager<Data, Flash>,
+  listener: UpgradeListener<Req>,
+): (req: Req, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    attachUpgradeRequest(sessions, req)
+    const fail = (error: unknown): void => {
+      reportRequestError(error)
+      socket.destroy()
+    }
+    try {
+      const result = listener(req, socket, head)
+      if (result instanceof Promise) result.then(undefined, fail)
+    } catch (error) {
+      fail(error)
+    }
+  }
+}
+
+/**
+ * Attaches a node:http upgrade request that no {@link withUpgradeSessions} saw (for example in the
+ * `'connection'` handler of a `ws` server made with `{ server }`): `getSession(req)` then reads its
+ * session, read-only. Does nothing when the request is already attached.
+ */
+export function attachUpgradeRequest<Data extends SessionData, Flash extends SessionData>(
+  sessions: SessionManager<Data, Flash>,
+  req: IncomingMessage,
+): void {
+  if (isAttached(req)) return
+  attachUpgrade(sessions, req, {
+    cookieHeader: req.headers.cookie,
+    transport: () => nodeTransport(req),
+  })
 }

@@ -174,7 +174,7 @@ class Manager implements StateOwner {
       const now = this.options.clock()
       await this.read(rs, now)
       rs.state = this.state(rs.loaded, now)
-      if (rs.locked) rs.state.committed = true
+      if (rs.locked !== false) rs.state.committed = rs.locked
       return new Session(rs.state)
     } finally {
       rs.loading--
@@ -196,7 +196,7 @@ class Manager implements StateOwner {
       if (rs.state !== undefined) rs.state.replaced = true
       rs.replacedByNew = true
       rs.state = this.state(null, this.options.clock())
-      if (rs.locked) rs.state.committed = true
+      if (rs.locked !== false) rs.state.committed = rs.locked
       return new Session(rs.state)
     } finally {
       rs.loading--

@@ -27,6 +27,11 @@ export interface AttachedRequest {
    */
   readOnly(): void
   /**
+   * Makes the session of a WebSocket upgrade read-only: writes throw `SessionReadOnlyError`, and
+   * `commit()` sends nothing. Call it right after attaching the upgrade request.
+   */
+  upgradeOnly(): void
+  /**
    * Saves what must be saved and returns the Set-Cookie header values to send (often none). Call
    * once, before the response headers go out. Returns the array directly when no store I/O is
    * needed (cookie storage, or a session that was only read), a promise otherwise. Throws or
@@ -102,7 +107,8 @@ export class RequestState implements AttachedRequest {
   /** `newSession()` replaced what the cookie gave. */
   replacedByNew = false
   onActivate: ((request: AttachedRequest) => void) | undefined
-  locked = false
+  /** Writes are refused: `true` (too late for a cookie) or `'upgrade'` (a WebSocket upgrade). */
+  locked: boolean | 'upgrade' = false
   /** The handler failed: nothing is committed. */
   discarded = false
   /** Loads (getSession, newSession) still running. */
@@ -144,12 +150,17 @@ export class RequestState implements AttachedRequest {
   }
 
   readOnly(): void {
-    this.locked = true
-    if (this.state) this.state.committed = true
+    if (this.locked === false) this.locked = true
+    if (this.state && this.state.committed === false) this.state.committed = this.locked
+  }
+
+  upgradeOnly(): void {
+    this.locked = 'upgrade'
+    if (this.state) this.state.committed = 'upgrade'
   }
 
   commit(): string[] | Promise<string[]> {
-    if (this.promise === undefined || this.discarded) return []
+    if (this.promise === undefined || this.discarded || this.locked === 'upgrade') return []
     return this.owner.commit(this)
   }
 

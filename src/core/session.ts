@@ -7,6 +7,7 @@ import {
   SessionCommittedError,
   SessionConfigError,
   SessionInvalidatedError,
+  SessionReadOnlyError,
   SessionReplacedError,
 } from '../errors.ts'
 import type { SessionData } from './types.ts'
@@ -73,7 +74,11 @@ export interface SessionState {
   changed: boolean
   invalidated: boolean
   regenerated: boolean
-  committed: boolean
+  /**
+   * Writes are over: `true` once committed (or the response started), `'upgrade'` for the
+   * read-only session of a WebSocket upgrade.
+   */
+  committed: boolean | 'upgrade'
   /** `newSession()` replaced this session in its request: writes would be lost, so they throw. */
   replaced: boolean
   /** Epoch ms at which the session expires, from the manager's timeouts. */
@@ -345,7 +350,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
    * Reads and removes a flash value set by an earlier request.
    *
    * @throws {SessionCommittedError} after the commit, when a value waits: it could no longer be
-   * consumed and would show again.
+   * consumed and would show again ({@link SessionReadOnlyError} on a WebSocket upgrade).
    */
   getFlash<K extends keyof Flash & string>(key: K): Flash[K] | undefined {
     if (!(key in this.#s.flashIn)) return undefined
@@ -370,7 +375,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
    */
   invalidate(): void {
     if (this.#s.replaced) throw new SessionReplacedError()
-    if (this.#s.committed) throw new SessionCommittedError()
+    if (this.#s.committed) throw lockedError(this.#s)
     this.#s.invalidated = true
     this.#s.data = bag()
     this.#s.flashIn = bag()
@@ -392,7 +397,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   #writable(): void {
     if (this.#s.replaced) throw new SessionReplacedError()
     if (this.#s.invalidated) throw new SessionInvalidatedError()
-    if (this.#s.committed) throw new SessionCommittedError()
+    if (this.#s.committed) throw lockedError(this.#s)
   }
 
   #changes(): Changes {
@@ -404,4 +409,9 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     this.#changes().keys.add(key)
     this.#s.changed = true
   }
+}
+
+/** The error a write to a locked session throws. */
+function lockedError(state: SessionState): SessionCommittedError | SessionReadOnlyError {
+  return state.committed === 'upgrade' ? new SessionReadOnlyError() : new SessionCommittedError()
 }

@@ -3,14 +3,24 @@ import { execFile } from 'node:child_process'
 import { type IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
-import { withSessions } from '../../src/adapters/node.ts'
+import { WebSocketServer } from 'ws'
+import { withSessions, withUpgradeSessions } from '../../src/adapters/node.ts'
 import { getSession } from '../../src/index.ts'
-import { appRoutes, type Mount, nodeHandler, runAdapterSuite } from '../support/adapter-suite.ts'
+import {
+  appRoutes,
+  type Mount,
+  nodeHandler,
+  runAdapterSuite,
+  WS_PATH,
+  wsGreeting,
+} from '../support/adapter-suite.ts'
 import { errorCode, type HttpResult, serve, setCookieOf } from '../support/http.ts'
 import { start } from '../support/node-start.ts'
 
-const mountNode: Mount = (t, sessions, routes, { onError }) =>
-  serve(
+const mountNode: Mount = async (t, sessions, routes, { onError }) => {
+  const wss = new WebSocketServer({ noServer: true })
+  t.after(() => wss.close())
+  return serve(
     t,
     withSessions(sessions, nodeHandler(routes), {
       onError: (error, _req, res) => {
@@ -25,9 +35,17 @@ const mountNode: Mount = (t, sessions, routes, { onError }) =>
         res.end()
       },
     }),
+    withUpgradeSessions(sessions, (req, socket, head) => {
+      if (req.url !== WS_PATH) {
+        socket.destroy()
+        return
+      }
+      wss.handleUpgrade(req, socket, head, async (ws) => ws.send(await wsGreeting(req)))
+    }),
   )
+}
 
-runAdapterSuite('node:http adapter', mountNode)
+runAdapterSuite('node:http adapter', mountNode, { upgrade: true })
 
 /** Writes `n = 1` to the request's session. */
 async function write(req: IncomingMessage): Promise<void> {

@@ -26,17 +26,32 @@ import {
 } from './adapter-checks.ts'
 import type { StorageKind } from './adapter-fixture.ts'
 import { edgeScenarios } from './adapter-suite-edges.ts'
+import { upgradeScenarios } from './adapter-suite-upgrade.ts'
 import { Client, json } from './http.ts'
 
 export * from './adapter-app.ts'
 export type { Mount, MountOptions } from './adapter-checks.ts'
 export * from './adapter-fixture.ts'
+export { WS_PATH, wsGreeting } from './adapter-suite-upgrade.ts'
+
+/** Options of {@link runAdapterSuite}. */
+export interface AdapterSuiteOptions {
+  /**
+   * The mount also serves a WebSocket at `WS_PATH` whose first message is `wsGreeting(request)`
+   * (`adapter-suite-upgrade.ts`): the upgrade scenarios run.
+   */
+  readonly upgrade?: boolean
+}
 
 /**
  * Declares `describe(name)` with the adapter scenarios, once with cookie storage (sealed codec) and
  * once with server storage (memory store). `mount` serves the app through the adapter under test.
  */
-export function runAdapterSuite(name: string, mount: Mount): void {
+export function runAdapterSuite(
+  name: string,
+  mount: Mount,
+  options: AdapterSuiteOptions = {},
+): void {
   describe(name, () => {
     for (const [kind, title] of [
       ['cookie', 'cookie storage (sealed codec)'],
@@ -45,6 +60,7 @@ export function runAdapterSuite(name: string, mount: Mount): void {
       describe(title, () => {
         scenarios(kind, mount)
         edgeScenarios(kind, mount)
+        if (options.upgrade) upgradeScenarios(kind, mount)
       })
     }
   })

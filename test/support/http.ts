@@ -20,18 +20,28 @@ import type {
 } from 'node:http'
 import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { parseSetCookie, type SetCookie } from 'cookie'
 
 /** How long a request may take before the client gives up (a hang is a failure, not a timeout). */
 const REQUEST_TIMEOUT_MS = 5000
 
+/** A node:http `'upgrade'` listener. */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
 /**
- * Starts a node:http server for `listener` on 127.0.0.1 and a free port; it is closed (with every
- * open connection) after the test. Resolves to the base URL, such as `http://127.0.0.1:41234`.
+ * Starts a node:http server for `listener` (and `upgrade`, when given, for its `'upgrade'` event)
+ * on 127.0.0.1 and a free port; it is closed (with every open connection) after the test. Resolves
+ * to the base URL, such as `http://127.0.0.1:41234`.
  */
-export async function serve(t: TestContext, listener: RequestListener): Promise<string> {
+export async function serve(
+  t: TestContext,
+  listener: RequestListener,
+  upgrade?: UpgradeListener,
+): Promise<string> {
   const server = createServer(listener)
+  if (upgrade !== undefined) server.on('upgrade', upgrade)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {

@@ -6,7 +6,7 @@
  */
 import type { RequestTransport } from '../../core/cookie.ts'
 import type { SessionManager } from '../../core/manager.ts'
-import { type AttachedRequest, aliasState } from '../../core/request.ts'
+import { type AttachedRequest, aliasState, findState } from '../../core/request.ts'
 import type { SessionData } from '../../core/types.ts'
 
 /** Options of {@link attachRequest}. */
@@ -51,4 +51,9 @@ export function attachRequest<Data extends SessionData, Flash extends SessionDat
  */
 export function aliasRequest(alias: object, request: object): void {
   aliasState(alias, request)
+}
+
+/** True when `request` (or an alias of it) was attached, to any session manager. */
+export function isAttached(request: object): boolean {
+  return findState(request) !== undefined
 }
