@@ -22,7 +22,7 @@ import {
 } from './request.ts'
 import { bag, Session, type SessionState } from './session.ts'
 import type { LoadedSession, SessionStorage } from './storage.ts'
-import type { SessionData, SessionStore } from './types.ts'
+import type { RegisteredData, RegisteredFlash, SessionData, SessionStore } from './types.ts'
 
 /** A stored session of a subject, for "your sessions" pages. */
 export interface SessionInfo {
@@ -35,8 +35,8 @@ export interface SessionInfo {
 
 /** A session manager created by {@link createSessions}. */
 export interface SessionManager<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
+  Data extends SessionData = RegisteredData,
+  Flash extends SessionData = RegisteredFlash<Data>,
 > {
   /** The resolved, frozen options. */
   readonly options: ResolvedOptions
@@ -263,8 +263,8 @@ async function storeCall<T>(operation: 'list' | 'revoke', run: () => Promise<T>)
  * @throws {SessionConfigError} for invalid options.
  */
 export function createSessions<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
+  Data extends SessionData = RegisteredData,
+  Flash extends SessionData = RegisteredFlash<Data>,
 >(options: SessionOptions): SessionManager<Data, Flash> {
   const manager = new Manager(resolveOptions(options))
   const sessions: SessionManager<Data, Flash> = {

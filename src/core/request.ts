@@ -9,7 +9,7 @@ import type { RequestTransport } from './cookie.ts'
 import type { Loaded } from './plan.ts'
 import type { Session, SessionState } from './session.ts'
 import type { LoadedSession } from './storage.ts'
-import type { SessionData } from './types.ts'
+import type { RegisteredData, RegisteredFlash, SessionData } from './types.ts'
 
 type AnySession = Session<SessionData, SessionData>
 
@@ -185,8 +185,8 @@ export class RequestState implements AttachedRequest {
  * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
  */
 export function getSession<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
+  Data extends SessionData = RegisteredData,
+  Flash extends SessionData = RegisteredFlash<Data>,
 >(request: object): Promise<Session<Data, Flash>> {
   const rs = findState(request)
   if (rs === undefined) return Promise.reject(new SessionNotAttachedError())
@@ -199,8 +199,8 @@ export function getSession<
  * @throws {SessionNotAttachedError} (as a rejection) when no adapter saw the request.
  */
 export function newSession<
-  Data extends SessionData = SessionData,
-  Flash extends SessionData = Data,
+  Data extends SessionData = RegisteredData,
+  Flash extends SessionData = RegisteredFlash<Data>,
 >(request: object): Promise<Session<Data, Flash>> {
   const rs = findState(request)
   if (rs === undefined) return Promise.reject(new SessionNotAttachedError())

@@ -9,6 +9,36 @@
 export type SessionData = Record<string, unknown>
 
 /**
+ * Declares the application's session types once, for every `getSession`, `newSession`,
+ * `createSessions` and framework accessor (`req.session`, `ctx.session`, `c.get('session')`, …)
+ * that is not given types explicitly. Empty by default: data and flash are {@link SessionData}.
+ *
+ * @example
+ * ```ts
+ * declare module 'sessionware' {
+ *   interface Register {
+ *     data: { user?: string; visits?: number }
+ *     flash: { notice: string }
+ *   }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the application's declaration merging
+export interface Register {}
+
+/** The session data type declared in {@link Register} (`data`), else {@link SessionData}. */
+export type RegisteredData = Register extends { data: infer Data extends SessionData }
+  ? Data
+  : SessionData
+
+/** The flash type declared in {@link Register} (`flash`), else `Data`. */
+export type RegisteredFlash<Data extends SessionData = RegisteredData> = Register extends {
+  flash: infer Flash extends SessionData
+}
+  ? Flash
+  : Data
+
+/**
  * Turns session payloads into cookie values and back, for stateless cookie storage. A codec is
  * synchronous and stateless apart from its keys.
  *
