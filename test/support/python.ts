@@ -24,6 +24,12 @@ const PACKAGES: Readonly<Record<string, string>> = {
   itsdangerous: 'python3-itsdangerous',
   jwt: 'python3-jwt',
   nacl: 'python3-nacl',
+  aiohttp: 'python3-aiohttp',
+  aiohttp_session: 'python3-aiohttp-session',
+  starlette: 'python3-starlette',
+  httpx: 'python3-httpx',
+  redis: 'python3-redis',
+  pymemcache: 'python3-pymemcache',
 }
 
 const found = new Map<string, boolean>()
