@@ -9,8 +9,13 @@
  */
 
 export { type CookieStorageOptions, createCookieStorage } from './core/cookie-storage.ts'
+export {
+  type CookieEnvelope,
+  type EnvelopeSession,
+  sessionwareEnvelope,
+} from './core/envelope.ts'
 export { createSessions, type SessionInfo, type SessionManager } from './core/manager.ts'
-export type { CookieOptions, SessionOptions } from './core/options.ts'
+export type { CookieEncoding, CookieOptions, SessionOptions } from './core/options.ts'
 export { getSession, newSession } from './core/request.ts'
 export { jsonSerializer } from './core/serializer.ts'
 export { createServerStorage, type ServerStorageOptions } from './core/server-storage.ts'

@@ -5,9 +5,10 @@
  * @module
  */
 import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
+import { type CookieEnvelope, type EnvelopeSession, sessionwareEnvelope } from './envelope.ts'
 import { jsonSerializer } from './serializer.ts'
 import { type Bag, bag, type SessionState } from './session.ts'
-import { flashToKeep, isPlainObject, type LoadedSession, type SessionStorage } from './storage.ts'
+import { flashToKeep, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
 /** Options of {@link createCookieStorage}. */
@@ -34,32 +35,14 @@ export interface CookieStorageOptions {
    * @default 1000
    */
   cacheSize?: number
-}
-
-/**
- * The envelope inside the cookie. Times are whole epoch seconds so that timeouts hold without a
- * server: `c` created, `a` last active; `m` the session's own idle timeout; `p` the cookie mode
- * (1 persistent, 0 browser-session); `s` the subject; `d` data; `f` flash values.
- */
-interface Envelope {
-  c: number
-  a: number
-  m?: number
-  p?: 0 | 1
-  s?: string
-  d: Bag
-  f?: Bag
-}
-
-function toEnvelope(value: unknown): Envelope | null {
-  if (!isPlainObject(value)) return null
-  const { c, a, m, p, s, d, f } = value
-  if (typeof c !== 'number' || typeof a !== 'number' || !isPlainObject(d)) return null
-  if (m !== undefined && !(typeof m === 'number' && m > 0 && Number.isFinite(m))) return null
-  if (p !== undefined && p !== 0 && p !== 1) return null
-  if (s !== undefined && typeof s !== 'string') return null
-  if (f !== undefined && !isPlainObject(f)) return null
-  return value as unknown as Envelope
+  /**
+   * How the session is laid out inside the payload: sessionware's own (times, flags, data,
+   * flash), or a Python seed's (`aiohttpEnvelope`, `starsessionsEnvelope(…)`, `plainEnvelope` from
+   * `sessionware/compat`, which the compatibility presets set).
+   *
+   * @default sessionwareEnvelope
+   */
+  envelope?: CookieEnvelope
 }
 
 function noStore(): Promise<never> {
@@ -81,6 +64,10 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
     )
   }
   const serializer = options.serializer ?? jsonSerializer
+  const envelope = options.envelope ?? sessionwareEnvelope
+  if (typeof envelope?.wrap !== 'function' || typeof envelope.unwrap !== 'function') {
+    throw new SessionConfigError('createCookieStorage: envelope must have wrap and unwrap')
+  }
   const requested = options.cacheSize ?? 1000
   if (!Number.isSafeInteger(requested) || requested < 0) {
     throw new SessionConfigError(
@@ -104,25 +91,22 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   }
 
   function encode(state: SessionState, flash: Bag, lastActiveAt: number): string {
-    const envelope: Envelope = {
-      c: Math.floor(state.createdAt / 1000),
-      a: Math.floor(lastActiveAt / 1000),
-      d: state.data,
-    }
-    if (state.maxAge !== undefined) envelope.m = state.maxAge
-    if (state.persistent !== undefined) envelope.p = state.persistent ? 1 : 0
-    if (state.subject !== undefined) envelope.s = state.subject
-    for (const _ in flash) {
-      envelope.f = flash
-      break
-    }
-    return codec.encode(serializer.stringify(envelope))
+    const payload = envelope.wrap({
+      createdAt: state.createdAt,
+      lastActiveAt,
+      maxAge: state.maxAge,
+      persistent: state.persistent,
+      subject: state.subject,
+      data: state.data,
+      flash,
+    })
+    return codec.encode(serializer.stringify(payload))
   }
 
   return Object.freeze({
     kind: 'cookie' as const,
     store: undefined,
-    read(value: string): LoadedSession | InvalidCookieReason {
+    read(value: string, now: number): LoadedSession | InvalidCookieReason {
       let payload: string
       let rotated: boolean
       try {
@@ -131,25 +115,25 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
         if (error instanceof SessionDecodeError) return error.reason
         throw error
       }
-      let envelope: Envelope | null
+      let session: EnvelopeSession | null
       try {
-        envelope = toEnvelope(serializer.parse(payload))
+        session = envelope.unwrap(serializer.parse(payload), now)
       } catch {
         return 'malformed'
       }
-      if (envelope === null) return 'malformed'
+      if (session === null) return 'malformed'
       return {
         id: null,
         handle: null,
-        createdAt: envelope.c * 1000,
-        lastActiveAt: envelope.a * 1000,
-        renewedAt: envelope.c * 1000,
+        createdAt: session.createdAt,
+        lastActiveAt: session.lastActiveAt,
+        renewedAt: session.createdAt,
         forwardedFrom: null,
-        maxAge: envelope.m,
-        persistent: envelope.p === undefined ? undefined : envelope.p === 1,
-        subject: envelope.s,
-        data: bag(envelope.d),
-        flash: envelope.f ? bag(envelope.f) : bag(),
+        maxAge: session.maxAge,
+        persistent: session.persistent,
+        subject: session.subject,
+        data: bag(session.data),
+        flash: bag(session.flash),
         version: 0,
         rotated,
       }

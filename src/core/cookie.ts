@@ -5,17 +5,25 @@
  * @module
  */
 import { parseCookie, stringifySetCookie } from 'cookie'
-import { SessionCookieTooLargeError } from '../errors.ts'
-import type { ResolvedCookieOptions } from './options.ts'
+import { SessionConfigError, SessionCookieTooLargeError } from '../errors.ts'
+import type { CookieEncoding, ResolvedCookieOptions } from './options.ts'
+import { pythonQuote, readPythonCookie } from './python-cookie.ts'
 
 /** Browsers drop a Set-Cookie header larger than this. */
 export const MAX_COOKIE_BYTES = 4096
 
 /**
- * The value of cookie `name` in a Cookie header, without surrounding double quotes. With duplicate
- * names the first wins (browsers send the most specific path first).
+ * The value of cookie `name` in a Cookie header. With the `'uri'` encoding: percent-decoded,
+ * without surrounding double quotes, and of duplicate names the first wins (browsers send the most
+ * specific path first). With `'raw'` and `'python'`: as the Python seeds read it (see
+ * `readPythonCookie`: unquoted, the last duplicate wins).
  */
-export function readCookie(header: string | null | undefined, name: string): string | undefined {
+export function readCookie(
+  header: string | null | undefined,
+  name: string,
+  encoding: CookieEncoding = 'uri',
+): string | undefined {
+  if (encoding !== 'uri') return readPythonCookie(header, name)
   if (!header?.includes(name)) return undefined
   const value = parseCookie(header)[name]
   if (value === undefined || value === '') return undefined
@@ -27,6 +35,24 @@ export function readCookie(header: string | null | undefined, name: string): str
     return value.slice(1, -1)
   }
   return value
+}
+
+const PLACEHOLDER = 'v'
+/** RFC 6265 cookie-octets. */
+const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
+
+/**
+ * Puts the raw or Python-quoted value into a header serialized with {@link PLACEHOLDER} (the
+ * `cookie` package refuses a quoted value holding `\`, which Python's quoting can produce).
+ */
+function withValue(header: string, options: ResolvedCookieOptions, value: string): string {
+  if (options.encoding === 'raw' && !COOKIE_OCTETS.test(value)) {
+    throw new SessionConfigError(
+      "cookie.encoding 'raw' cannot carry this codec's values (they hold characters a cookie may not); use 'python'",
+    )
+  }
+  const quoted = options.encoding === 'python' ? pythonQuote(value) : value
+  return `${options.name}=${quoted}${header.slice(options.name.length + 1 + PLACEHOLDER.length)}`
 }
 
 /**
@@ -41,9 +67,9 @@ export function setCookie(
   secure: boolean,
   now: number,
 ): string {
-  const header = stringifySetCookie({
+  let header = stringifySetCookie({
     name: options.name,
-    value,
+    value: options.encoding === 'uri' ? value : PLACEHOLDER,
     path: options.path,
     domain: options.domain,
     httpOnly: options.httpOnly,
@@ -53,6 +79,7 @@ export function setCookie(
     maxAge,
     expires: maxAge === undefined ? undefined : new Date(now + maxAge * 1000),
   })
+  if (options.encoding !== 'uri') header = withValue(header, options, value)
   if (header.length > MAX_COOKIE_BYTES) {
     throw new SessionCookieTooLargeError(header.length, MAX_COOKIE_BYTES)
   }

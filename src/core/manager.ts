@@ -152,7 +152,7 @@ class Manager implements StateOwner {
 
   /** Reads what the request's cookie names into `rs.loaded`, `rs.loadedAs` and `rs.stale`. */
   async read(rs: RequestState, now: number): Promise<void> {
-    const value = readCookie(rs.header, this.options.cookie.name)
+    const value = readCookie(rs.header, this.options.cookie.name, this.options.cookie.encoding)
     if (value === undefined) return
     const read = this.storage.read(value, now)
     const result = typeof read === 'string' || !('then' in read) ? read : await read

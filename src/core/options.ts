@@ -66,7 +66,21 @@ export interface CookieOptions {
    * @default true
    */
   persistent?: boolean
+  /**
+   * How the cookie value is written and read. `'uri'`: percent-encoded (`=` as `%3D`), the first
+   * of duplicate cookies wins. `'raw'`: written exactly as the codec made it, as starsessions,
+   * Starlette and asgi-sessions write (`session=eyJ…==.ZVPxAA.…`). `'python'`: as aiohttp-session
+   * writes (Python's `http.cookies`: a value with `=`, `/`, `"`, `,`, spaces … is wrapped in
+   * `"…"` with `\ooo` escapes). `'raw'` and `'python'` read as the Python seeds do: a quoted value
+   * is unquoted, and the last of duplicate cookies wins. The compatibility presets set it.
+   *
+   * @default 'uri'
+   */
+  encoding?: CookieEncoding
 }
+
+/** How a cookie value is written and read; see {@link CookieOptions.encoding}. */
+export type CookieEncoding = 'uri' | 'raw' | 'python'
 
 /** Options of {@link createSessions}. */
 export interface SessionOptions {
@@ -148,6 +162,7 @@ export interface ResolvedCookieOptions {
   readonly sameSite: 'lax' | 'strict' | 'none'
   readonly partitioned: boolean
   readonly persistent: boolean
+  readonly encoding: CookieEncoding
 }
 
 /** Options after defaults and validation. Times in milliseconds. */
@@ -224,6 +239,10 @@ function resolveCookie(input: CookieOptions | undefined): ResolvedCookieOptions 
     if (secure === false) fail("cookie.sameSite 'none' and cookie.partitioned require Secure")
     secure = true
   }
+  const encoding = o.encoding ?? 'uri'
+  if (encoding !== 'uri' && encoding !== 'raw' && encoding !== 'python') {
+    fail(`cookie.encoding must be 'uri', 'raw' or 'python'. Received: ${String(encoding)}`)
+  }
   return Object.freeze({
     name,
     path,
@@ -233,6 +252,7 @@ function resolveCookie(input: CookieOptions | undefined): ResolvedCookieOptions 
     sameSite,
     partitioned,
     persistent: o.persistent ?? true,
+    encoding,
   })
 }
 

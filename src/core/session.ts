@@ -3,6 +3,7 @@
  *
  * @module
  */
+
 import {
   SessionCommittedError,
   SessionConfigError,
@@ -10,6 +11,7 @@ import {
   SessionReadOnlyError,
   SessionReplacedError,
 } from '../errors.ts'
+import { KEY_ORDER } from '../lib/python-json.ts'
 import type { SessionData } from './types.ts'
 
 /** The longest `maxAge` accepted: about 68 years, so every deadline stays a safe, finite time. */
@@ -21,7 +23,12 @@ export type Bag = Record<string, unknown>
 /** Creates an empty null-prototype record. */
 export function bag(from?: object): Bag {
   const out: Bag = Object.create(null)
-  if (from) for (const [k, v] of Object.entries(from)) out[k] = v
+  if (from) {
+    for (const [k, v] of Object.entries(from)) out[k] = v
+    // The key order of Python-written data (integer-like keys), for writing it back byte for byte.
+    const order = (from as { [KEY_ORDER]?: unknown })[KEY_ORDER]
+    if (order !== undefined) Object.defineProperty(out, KEY_ORDER, { value: order, writable: true })
+  }
   return out
 }
 

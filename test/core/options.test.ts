@@ -29,6 +29,7 @@ describe('options', () => {
         sameSite: 'lax',
         partitioned: false,
         persistent: true,
+        encoding: 'uri',
       },
     )
     assert.equal(options.idleTimeoutMs, 1_209_600_000)
