@@ -65,6 +65,39 @@ function without(...missing: NaclBackendName[]): Backends {
   }
 }
 
+/** True where this runtime loads `.ts` files itself (Bun, Deno, Node with type stripping). */
+const loadsTypeScript =
+  'bun' in process.versions ||
+  'deno' in process.versions ||
+  typeof (process.features as { typescript?: unknown }).typescript === 'string'
+
+/**
+ * Runs an ES module script (it may import `.ts` sources by absolute path) in a child process of the
+ * runtime running this test, and returns the JSON it prints. The script goes to a file: Deno's
+ * emulation of Node's command line runs `--eval` code as CommonJS.
+ */
+function runScript(script: string, env: Record<string, string> = {}): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'sessionware-nacl-script-'))
+  try {
+    const file = join(dir, 'script.mjs')
+    writeFileSync(file, script)
+    const child = spawnSync(
+      process.execPath,
+      [...(loadsTypeScript ? [] : ['--import', 'tsx']), file],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        timeout: 30_000,
+      },
+    )
+    assert.equal(child.status, 0, child.stderr)
+    return JSON.parse(child.stdout) as Record<string, string>
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const PY_ENCRYPT = `
 import json, sys
 import nacl.secret, nacl.encoding
@@ -398,8 +431,9 @@ describe('nacl codec: both back ends', () => {
 
   it('works without Buffer and require() (Workers-like) given noble as an option', () => {
     const source = fileURLToPath(new URL('../../src/lib/secretbox.ts', import.meta.url))
-    const script = `
-const { xsalsa20poly1305 } = await import('@noble/ciphers/salsa.js')
+    const noble = import.meta.resolve('@noble/ciphers/salsa.js')
+    const out = runScript(`
+const { xsalsa20poly1305 } = await import(${JSON.stringify(noble)})
 delete globalThis.Buffer
 const { buildNaclCodec } = await import(${JSON.stringify(source)})
 const gone = { error: new Error('no require()') }
@@ -410,14 +444,8 @@ const codec = buildNaclCodec(
 const value = codec.encode(${JSON.stringify(V5_PAYLOAD)})
 console.log(JSON.stringify({ buffer: typeof globalThis.Buffer, backend: codec.backend, value,
   back: codec.decode(value).payload, unicode: codec.decode(codec.encode('é😀')).payload }))
-`
-    const child = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '--eval', script],
-      { encoding: 'utf8', cwd: fileURLToPath(new URL('../../', import.meta.url)), timeout: 30_000 },
-    )
-    assert.equal(child.status, 0, child.stderr)
-    assert.deepEqual(JSON.parse(child.stdout), {
+`)
+    assert.deepEqual(out, {
       buffer: 'undefined',
       backend: 'js',
       value: V5,
@@ -428,7 +456,8 @@ console.log(JSON.stringify({ buffer: typeof globalThis.Buffer, backend: codec.ba
 
   it('loads nothing at import and falls back for real when the packages cannot be resolved', () => {
     // A child process where require() of sodium-native and @noble/ciphers fails, as in a runtime
-    // without them: importing the module must work, and creating a codec must explain.
+    // without them: importing the module must work, and creating a codec must explain. The hook is
+    // imported before the codec (a --require flag would do on Node, but Deno ignores it).
     const dir = mkdtempSync(join(tmpdir(), 'sessionware-nacl-'))
     try {
       const block = join(dir, 'block.cjs')
@@ -449,6 +478,7 @@ Module._resolveFilename = function (request, ...rest) {
       )
       const source = fileURLToPath(new URL('../../src/codecs/nacl.ts', import.meta.url))
       const script = `
+import ${JSON.stringify(block)}
 import { createNaclCodec } from ${JSON.stringify(source)}
 const out = {}
 for (const backend of ['auto', 'sodium', 'js']) {
@@ -461,20 +491,7 @@ for (const backend of ['auto', 'sodium', 'js']) {
 }
 console.log(JSON.stringify(out))
 `
-      const run = (blocked: string) => {
-        const child = spawnSync(
-          process.execPath,
-          ['--require', block, '--import', 'tsx', '--input-type=module', '--eval', script],
-          {
-            encoding: 'utf8',
-            env: { ...process.env, BLOCK: blocked },
-            cwd: fileURLToPath(new URL('../../', import.meta.url)),
-            timeout: 30_000,
-          },
-        )
-        assert.equal(child.status, 0, child.stderr)
-        return JSON.parse(child.stdout) as Record<string, string>
-      }
+      const run = (blocked: string) => runScript(script, { BLOCK: blocked })
       const none = run('sodium-native,@noble/ciphers')
       assert.match(none.auto ?? '', /^ERR_SESSION_CONFIG:nacl codec needs sodium-native/)
       assert.match(none.sodium ?? '', /^ERR_SESSION_CONFIG:.*Cannot find module 'sodium-native'/)

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.ts'
+import { runConcurrencySuite } from '../support/concurrency-suite.ts'
 import { assertExitsByItself, eventually, HOUR, record } from '../support/store-helpers.ts'
 import { runStoreSuite } from '../support/store-suite.ts'
 
@@ -22,6 +23,12 @@ runStoreSuite('sqlite store (:memory:)', async (t) => {
       offset += ms
     },
   }
+})
+
+runConcurrencySuite('SQLite store', async (t) => {
+  const store = createSqliteStore(':memory:')
+  t.after(() => store.close())
+  return store
 })
 
 // One store on one file, shared by every test of the suite (the suite's ids are unique).
