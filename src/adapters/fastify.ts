@@ -1,0 +1,168 @@
+/**
+ * The Fastify 5 adapter: a plugin that gives every request of the application its session.
+ *
+ * Subpath: `sessionware/adapters/fastify`.
+ *
+ * @module
+ */
+import type { ServerResponse } from 'node:http'
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { SessionManager } from '../core/manager.ts'
+import { type AttachedRequest, getSession, newSession } from '../core/request.ts'
+import type { Session } from '../core/session.ts'
+import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
+import { SessionConfigError, SessionStoreError } from '../errors.ts'
+import { aliasRequest, attachRequest } from './kit/attach.ts'
+import { holdNodeResponse } from './kit/node-response.ts'
+import { nodeTransport } from './kit/transport.ts'
+import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
+import { varyOnCookie } from './kit/vary.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session, loaded on the first call (the same as `getSession(request)`). */
+    getSession<
+      Data extends SessionData = RegisteredData,
+      Flash extends SessionData = RegisteredFlash<Data>,
+    >(): Promise<Session<Data, Flash>>
+    /** A fresh, empty session replacing the cookie's (the same as `newSession(request)`). */
+    newSession<
+      Data extends SessionData = RegisteredData,
+      Flash extends SessionData = RegisteredFlash<Data>,
+    >(): Promise<Session<Data, Flash>>
+  }
+}
+
+/** Options of {@link fastifySessions}. */
+export interface FastifySessionsOptions {
+  /** The session manager, from `createSessions`. Required. */
+  readonly sessions: SessionManager<SessionData, SessionData>
+}
+
+/** Where a request keeps its attached session handle (a request decorator: stable shape). */
+const ATTACHED = Symbol('sessionware.attached')
+type Attachable = FastifyRequest & { [ATTACHED]: AttachedRequest | null }
+
+/** The status a session error answers with by default: 503 for a store failure, else 500. */
+function statusOf(error: unknown): number {
+  return error instanceof SessionStoreError ? 503 : 500
+}
+
+/** A hijacked reply whose session commit failed: Fastify no longer answers it, so this does. */
+function answerRaw(request: FastifyRequest) {
+  return (error: unknown, _req: unknown, res: ServerResponse): void => {
+    request.log.error({ err: error }, 'sessionware: session commit failed')
+    if (res.writableEnded) return
+    if (res.headersSent) res.destroy()
+    else res.writeHead(statusOf(error)).end()
+  }
+}
+
+/** Drops a body the response will never send (the commit failed). */
+function release(payload: unknown): void {
+  const body = payload as { destroy?: () => void; cancel?: () => Promise<void> } | null
+  if (typeof body?.destroy === 'function') body.destroy()
+  else if (typeof body?.cancel === 'function') body.cancel().catch(() => {})
+}
+
+const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options, done) => {
+  const sessions = options.sessions
+  if (typeof sessions?.attach !== 'function') {
+    done(new SessionConfigError('fastifySessions needs { sessions } from createSessions()'))
+    return
+  }
+  fastify.decorateRequest(ATTACHED, null)
+  fastify.decorateRequest('getSession', function (this: FastifyRequest) {
+    return getSession(this)
+  })
+  fastify.decorateRequest('newSession', function (this: FastifyRequest) {
+    return newSession(this)
+  })
+
+  fastify.addHook('onRequest', (request, reply, next) => {
+    const raw = request.raw
+    const attach = { cookieHeader: raw.headers.cookie, transport: () => nodeTransport(raw) }
+    ;(request as Attachable)[ATTACHED] = isWebSocketUpgrade(raw.headers.upgrade)
+      ? attachUpgrade(sessions, raw, attach) // read-only: an upgrade has no response for a cookie
+      : attachRequest(sessions, raw, {
+          ...attach,
+          // Holds reply.raw for the paths that bypass onSend (reply.hijack(), raw writes).
+          onActivate: (attached) => holdNodeResponse(raw, reply.raw, attached, answerRaw(request)),
+        })
+    aliasRequest(request, raw)
+    next()
+  })
+
+  // Any error on the way to the error handler: the handler failed, so nothing is saved.
+  fastify.addHook('onError', (request, reply, error, next) => {
+    ;(request as Attachable)[ATTACHED]?.discard()
+    if (error instanceof SessionStoreError) reply.code(statusOf(error))
+    next()
+  })
+
+  // onSend runs on every reply.send (objects, streams, redirects, HEAD, errors) before the headers
+  // are written, and waits for an async commit; an error passed on reaches the error handler.
+  fastify.addHook('onSend', (request, reply, payload, next) => {
+    const attached = (request as Attachable)[ATTACHED]
+    if (!attached?.active) {
+      next(null, payload)
+      return
+    }
+    reply.header('vary', varyOnCookie(reply.getHeader('vary')))
+    const finish = (cookies: string[]): void => {
+      if (cookies.length > 0) reply.header('set-cookie', cookies)
+      next(null, payload)
+    }
+    const fail = (error: Error): void => {
+      release(payload)
+      next(error)
+    }
+    let result: string[] | Promise<string[]>
+    try {
+      result = attached.commit()
+    } catch (error) {
+      fail(error as Error)
+      return
+    }
+    if (Array.isArray(result)) finish(result)
+    else result.then(finish, fail)
+  })
+  done()
+}
+
+/**
+ * The Fastify plugin: register it once, at the root and before the routes, with
+ * `{ sessions }`. It applies across encapsulation (it is not encapsulated itself, as
+ * `fastify-plugin` would make it), so routes in every child plugin and prefixed sub-app see it.
+ *
+ * In a route or hook, `await request.getSession()` (or `getSession(request)`) loads the session
+ * lazily; `request.newSession()` starts a fresh one (login). The session is committed in the
+ * `onSend` hook, before the headers leave, for every kind of reply (objects, strings, streams,
+ * redirects, HEAD), with `Vary: Cookie` whenever the session was read. A handler that throws (any
+ * error that reaches the error handler) saves nothing. Store failures and oversized cookies go to
+ * Fastify's error handler (`setErrorHandler`) as `SessionStoreError` (status 503 by default) and
+ * `SessionCookieTooLargeError` (500). A hijacked reply (`reply.hijack()`) is committed at its
+ * first raw write instead, and a commit error there is logged and answered 503 or 500.
+ *
+ * A WebSocket upgrade (`@fastify/websocket`) gets a read-only session: writes throw
+ * `SessionReadOnlyError`.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify()
+ * await app.register(fastifySessions, { sessions })
+ * app.get('/', async (request) => {
+ *   const session = await request.getSession()
+ *   session.set('visits', (session.get('visits') ?? 0) + 1)
+ *   return { visits: session.get('visits') }
+ * })
+ * ```
+ */
+export const fastifySessions: FastifyPluginCallback<FastifySessionsOptions> = Object.assign(
+  plugin,
+  {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'sessionware',
+    [Symbol.for('plugin-meta')]: { name: 'sessionware', fastify: '>=5' },
+  },
+)
