@@ -11,7 +11,7 @@ import type { SessionManager } from '../core/manager.ts'
 import { type AttachedRequest, getSession, newSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
-import { SessionConfigError, SessionStoreError } from '../errors.ts'
+import { isSessionError, SessionConfigError, SessionStoreError } from '../errors.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
 import { holdNodeResponse } from './kit/node-response.ts'
 import { nodeTransport } from './kit/transport.ts'
@@ -43,7 +43,7 @@ export interface FastifySessionsOptions {
 const ATTACHED = Symbol('sessionware.attached')
 type Attachable = FastifyRequest & { [ATTACHED]: AttachedRequest | null }
 
-/** The status a session error answers with by default: 503 for a store failure, else 500. */
+/** The status a sessionware error answers with by default: 503 for a store failure, else 500. */
 function statusOf(error: unknown): number {
   return error instanceof SessionStoreError ? 503 : 500
 }
@@ -93,10 +93,11 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
     next()
   })
 
-  // Any error on the way to the error handler: the handler failed, so nothing is saved.
+  // Any error on the way to the error handler: the request failed, so nothing is saved. A
+  // sessionware error gets its status now (Fastify leaves a custom error handler at 200).
   fastify.addHook('onError', (request, reply, error, next) => {
     ;(request as Attachable)[ATTACHED]?.discard()
-    if (error instanceof SessionStoreError) reply.code(statusOf(error))
+    if (isSessionError(error)) reply.code(statusOf(error))
     next()
   })
 

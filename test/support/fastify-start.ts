@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { fastifySessions } from '../../src/adapters/fastify.ts'
 import type { SessionManager } from '../../src/index.ts'
 import {
@@ -35,19 +35,20 @@ export interface StartedFastify {
 
 /**
  * A fresh fixture (cookie storage unless `kind` says otherwise) behind a Fastify app that
- * registers the plugin at its root, then lets `build` add routes, hooks and error handlers.
+ * registers the plugin at its root (with `options.fastify` as Fastify's own options), then lets
+ * `build` add routes, hooks and error handlers.
  */
 export async function startFastify(
   t: TestContext,
   build: (app: FastifyInstance, sessions: SessionManager) => void | Promise<void>,
-  options: { kind?: StorageKind; fixture?: FixtureOptions } = {},
+  options: { kind?: StorageKind; fixture?: FixtureOptions; fastify?: FastifyServerOptions } = {},
 ): Promise<StartedFastify> {
   const fixture = createFixture(options.kind ?? 'cookie', options.fixture)
   if (fixture.store) {
     const inner = fixture.store.inner
     t.after(() => inner.close())
   }
-  const app = Fastify()
+  const app = Fastify(options.fastify)
   await app.register(fastifySessions, { sessions: fixture.sessions })
   await build(app, fixture.sessions)
   const base = await listen(t, app)
