@@ -79,8 +79,8 @@ function number(value: number): string {
   return pythonFloatRepr(value)
 }
 
-/** The keys of `object` in the order Python would write them. */
-function orderedKeys(object: object): string[] {
+/** The keys of `object` in the order Python would write them (its {@link KEY_ORDER} first). */
+export function orderedKeys(object: object): string[] {
   const own = Object.keys(object)
   const order = (object as { [KEY_ORDER]?: readonly string[] })[KEY_ORDER]
   if (order === undefined) return own
