@@ -61,7 +61,8 @@ async function start(
         })
       }
       app.get('/*', async (request, reply) => {
-        const route = routes(request, reply)[request.url.split('?')[0] as keyof typeof route]
+        const table: Record<string, () => Promise<unknown>> = routes(request, reply)
+        const route = table[request.url.split('?')[0] ?? '']
         if (route === undefined) return reply.code(404).send()
         return route()
       })
