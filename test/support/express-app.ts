@@ -117,8 +117,16 @@ function sendResult(res: Response, result: RouteResult): void {
   }
 }
 
-/** Serves `app` on 127.0.0.1 with `sessions` on WebSocket upgrades to `WS_PATH`. */
-function serveApp(t: TestContext, app: Express, sessions: SessionManager): Promise<string> {
+/**
+ * Serves `app` on 127.0.0.1 (closed after the test), with `sessions` on WebSocket upgrades to
+ * `WS_PATH` when given; resolves to the base URL.
+ */
+export function serveExpress(
+  t: TestContext,
+  app: Express,
+  sessions?: SessionManager,
+): Promise<string> {
+  if (sessions === undefined) return serve(t, app as unknown as RequestListener)
   const wss = new WebSocketServer({ noServer: true })
   t.after(() => wss.close())
   return serve(
@@ -152,7 +160,7 @@ export function mountExpress(version: ExpressVersion): Mount {
     )
     app.use(discardOnError())
     app.use(answerError(onError))
-    return serveApp(t, app, sessions)
+    return serveExpress(t, app, sessions)
   }
 }
 
@@ -188,6 +196,6 @@ export async function startExpress(
   build(app, fixture)
   if (options.discard !== false) app.use(discardOnError())
   app.use(options.onError ?? answerError(fixture.onError))
-  const base = await serveApp(t, app, fixture.sessions)
+  const base = await serveExpress(t, app, fixture.sessions)
   return { client: new Client(base), fixture, base }
 }
