@@ -52,6 +52,12 @@ export interface AiohttpCompatOptions {
   readonly path?: string
   /** @default undefined (host-only) */
   readonly domain?: string
+  /**
+   * The clock, epoch milliseconds: the manager's and the codec's (for signature and token times).
+   *
+   * @default Date.now
+   */
+  readonly clock?: () => number
 }
 
 /**
@@ -80,6 +86,7 @@ export function aiohttpCompat(options: AiohttpCompatOptions): SessionOptions {
       codec = createFernetCodec({
         keys: keyList(options.key, 'key'),
         ttl: maxAge ?? undefined,
+        clock: options.clock,
       })
     }
     storage = createCookieStorage({
@@ -99,5 +106,6 @@ export function aiohttpCompat(options: AiohttpCompatOptions): SessionOptions {
     },
     idleTimeout: maxAge ?? undefined,
     absoluteTimeout: null,
+    clock: options.clock,
   }
 }

@@ -35,6 +35,12 @@ export interface AsgiSessionsCompatOptions {
    * @default false
    */
   readonly secure?: boolean
+  /**
+   * The clock, epoch milliseconds: the manager's and the codec's (for signature and token times).
+   *
+   * @default Date.now
+   */
+  readonly clock?: () => number
 }
 
 function codecOf(options: AsgiSessionsCompatOptions): CookieCodec {
@@ -45,7 +51,8 @@ function codecOf(options: AsgiSessionsCompatOptions): CookieCodec {
     )
   }
   if (options.type === 'jwt') return createJwtCodec({ keys: [options.secret] })
-  if (options.type === 'fernet') return createFernetCodec({ keys: [asgiFernetKey(options.secret)] })
+  if (options.type === 'fernet')
+    return createFernetCodec({ keys: [asgiFernetKey(options.secret)], clock: options.clock })
   throw new SessionConfigError(
     `asgiSessionsCompat: type must be 'jwt', 'fernet' or 'base64'. Received: ${String(options.type)}`,
   )
@@ -79,5 +86,6 @@ export function asgiSessionsCompat(options: AsgiSessionsCompatOptions): SessionO
     },
     idleTimeout: maxAge,
     absoluteTimeout: null,
+    clock: options.clock,
   }
 }

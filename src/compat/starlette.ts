@@ -41,6 +41,12 @@ export interface StarletteCompatOptions {
   readonly httpsOnly?: boolean
   /** @default undefined (host-only) */
   readonly domain?: string
+  /**
+   * The clock, epoch milliseconds: the manager's and the codec's (for signature and token times).
+   *
+   * @default Date.now
+   */
+  readonly clock?: () => number
 }
 
 /**
@@ -57,7 +63,11 @@ export interface StarletteCompatOptions {
  */
 export function starletteCompat(options: StarletteCompatOptions): SessionOptions {
   const maxAge = options.maxAge === undefined ? 1_209_600 : options.maxAge
-  const codec = createItsdangerousCodec({ keys: keyList(options?.secret, 'secret'), maxAge })
+  const codec = createItsdangerousCodec({
+    keys: keyList(options?.secret, 'secret'),
+    maxAge,
+    clock: options.clock,
+  })
   return {
     storage: createCookieStorage({
       codec: overStandardBase64(codec),
@@ -75,5 +85,6 @@ export function starletteCompat(options: StarletteCompatOptions): SessionOptions
     },
     idleTimeout: maxAge ?? undefined,
     absoluteTimeout: null,
+    clock: options.clock,
   }
 }

@@ -59,6 +59,12 @@ export interface StarsessionsCompatOptions {
    * @default true
    */
   readonly httpsOnly?: boolean
+  /**
+   * The clock, epoch milliseconds: the manager's and the codec's (for signature and token times).
+   *
+   * @default Date.now
+   */
+  readonly clock?: () => number
 }
 
 /**
@@ -88,6 +94,7 @@ export function starsessionsCompat(options: StarsessionsCompatOptions): SessionO
     const codec = createItsdangerousCodec({
       keys: keyList(options.secret, 'secret'),
       maxAge: lifetime === 0 ? COOKIE_STORE_MAX_AGE : lifetime,
+      clock: options.clock,
     })
     storage = createCookieStorage({
       codec: overStandardBase64(codec),
@@ -115,5 +122,6 @@ export function starsessionsCompat(options: StarsessionsCompatOptions): SessionO
     },
     idleTimeout,
     absoluteTimeout,
+    clock: options.clock,
   }
 }
