@@ -136,7 +136,7 @@ for (const version of EXPRESS_VERSIONS) {
       fixture.store?.delays.set('patch', 20)
       const result = await client.request('/count', { method: 'POST' })
       assert.equal(result.status, 303)
-      assert.ok(result.headers['set-cookie'], 'a write refreshes the cookie's Max-Age')
+      assert.ok(result.headers['set-cookie'], 'a write refreshes the cookie Max-Age')
       assert.deepEqual(json(await client.get('/count')), { n: 2 })
     })
 
