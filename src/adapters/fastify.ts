@@ -39,9 +39,8 @@ export interface FastifySessionsOptions {
   readonly sessions: SessionManager<SessionData, SessionData>
 }
 
-/** Where a request keeps its attached session handle (a request decorator: stable shape). */
-const ATTACHED = Symbol('sessionware.attached')
-type Attachable = FastifyRequest & { [ATTACHED]: AttachedRequest | null }
+/** A request with its attached session handle under a registration's own key. */
+type Attachable = FastifyRequest & Record<symbol, AttachedRequest | null>
 
 /** The status a sessionware error answers with by default: 503 for a store failure, else 500. */
 function statusOf(error: unknown): number {
@@ -71,13 +70,18 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
     done(new SessionConfigError('fastifySessions needs { sessions } from createSessions()'))
     return
   }
+  // Each registration keeps its handle under its own key (a request decorator: stable shape), so
+  // a second manager can be registered too; the decorators then serve the last one registered.
+  const ATTACHED = Symbol('sessionware.attached')
   fastify.decorateRequest(ATTACHED, null)
-  fastify.decorateRequest('getSession', function (this: FastifyRequest) {
-    return getSession(this)
-  })
-  fastify.decorateRequest('newSession', function (this: FastifyRequest) {
-    return newSession(this)
-  })
+  if (!fastify.hasRequestDecorator('getSession')) {
+    fastify.decorateRequest('getSession', function (this: FastifyRequest) {
+      return getSession(this)
+    })
+    fastify.decorateRequest('newSession', function (this: FastifyRequest) {
+      return newSession(this)
+    })
+  }
 
   fastify.addHook('onRequest', (request, reply, next) => {
     const raw = request.raw

@@ -5,9 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { type FastifySessionsOptions, fastifySessions } from '../../src/adapters/fastify.ts'
-import { getSession } from '../../src/index.ts'
+import { createSealedCodec } from '../../src/codecs/sealed.ts'
+import { createCookieStorage, createSessions, getSession } from '../../src/index.ts'
 import { assertOk, sessionCookie } from '../support/adapter-checks.ts'
 import {
+  KEY_B,
   type Mount,
   type RouteResult,
   runAdapterSuite,
@@ -132,6 +134,43 @@ describe('Fastify adapter: encapsulation', () => {
     const login = await client.get('/login')
     assert.deepEqual(json(login), { same: true })
     assert.ok(sessionCookie(login)?.value)
+  })
+
+  it('serves a second session manager registered beside the first, each with its own cookie', async (t) => {
+    const admin = createSessions({
+      storage: createCookieStorage({ codec: createSealedCodec({ keys: [KEY_B] }) }),
+      cookie: { name: 'admin' },
+    })
+    const { client, fixture } = await startFastify(
+      t,
+      async (app, sessions) => {
+        await app.register(fastifySessions, { sessions: admin })
+        app.get('/both', async (request) => {
+          ;(await sessions.getSession(request)).set('user', 'ann')
+          ;(await admin.getSession(request)).set('role', 'root')
+          if (request.url.endsWith('?fail')) throw new Error('fails after both writes')
+          return 'both'
+        })
+        app.get('/read', async (request) => ({
+          user: (await sessions.getSession(request)).toJSON(),
+          admin: (await admin.getSession(request)).toJSON(),
+          decorator: (await request.getSession()).toJSON(),
+        }))
+      },
+      { kind: 'server' },
+    )
+    const failed = await client.get('/both?fail')
+    assert.equal(failed.status, 500)
+    assert.deepEqual(failed.rawSetCookies, [], 'neither manager saved anything')
+    assert.equal(fixture.store?.calls.create, 0)
+    const both = await client.get('/both')
+    assertOk(both)
+    assert.deepEqual(both.setCookies.map((cookie) => cookie.name).sort(), ['admin', 'session'])
+    assert.deepEqual(json(await client.get('/read')), {
+      user: { user: 'ann' },
+      admin: { role: 'root' },
+      decorator: { role: 'root' },
+    })
   })
 
   it('registers as the named, non-encapsulated plugin "sessionware"', async (t) => {
