@@ -33,6 +33,13 @@ export interface FernetOptionsInput {
   readonly keys: ReadonlyArray<FernetKey>
   readonly ttl?: number | undefined
   readonly clock?: (() => number) | undefined
+  /**
+   * The longest token `decode` looks at, in characters: a cookie cannot hold more than 4096, a
+   * value kept in a store (starsessions' Fernet encryptor) can.
+   *
+   * @default 4096
+   */
+  readonly maxTokenLength?: number | undefined
 }
 
 /** Returns a fresh 16-byte IV on every call. */
@@ -176,14 +183,14 @@ function expired(message: string): SessionDecodeError {
 
 /**
  * The raw bytes of a Fernet token, or throws `malformed`: url-safe base64 with exactly the `=`
- * padding Python writes, canonical (no stray bits), at most 4096 characters, the right length
+ * padding Python writes, canonical (no stray bits), at most `maxLength` characters, the right length
  * (57 + 16n bytes, n ≥ 1) and version byte 0x80.
  */
-function tokenBytes(value: unknown): Buffer {
+function tokenBytes(value: unknown, maxLength: number): Buffer {
   if (typeof value !== 'string') throw malformed(`expected a string, got ${typeof value}`)
   if (value.length === 0) throw malformed('empty value')
-  if (value.length > MAX_TOKEN_LENGTH) {
-    throw malformed(`${value.length} characters, over the ${MAX_TOKEN_LENGTH}-character limit`)
+  if (value.length > maxLength) {
+    throw malformed(`${value.length} characters, over the ${maxLength}-character limit`)
   }
   if (value.length % 4 !== 0 || !TOKEN_TEXT.test(value)) {
     throw malformed('not padded url-safe base64')
@@ -207,6 +214,7 @@ export function buildFernetCodec(options: FernetOptionsInput, nextIv: IvSource):
   const writer = ring[0] as FernetRingKey
   const ttl = ttlOption(options.ttl)
   const clock = clockOption('fernet codec: options', options.clock ?? Date.now)
+  const maxTokenLength = options.maxTokenLength ?? MAX_TOKEN_LENGTH
 
   /**
    * Decrypts the ciphertext of `raw` with `key` (AES-128-CBC, PKCS7), or returns null when the
@@ -256,7 +264,7 @@ export function buildFernetCodec(options: FernetOptionsInput, nextIv: IvSource):
     },
 
     decode(value: string): DecodedCookie {
-      const raw = tokenBytes(value)
+      const raw = tokenBytes(value, maxTokenLength)
       const macStart = raw.length - MAC_BYTES
       const signed = raw.subarray(0, macStart)
       const mac = raw.subarray(macStart)
