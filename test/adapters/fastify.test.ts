@@ -9,6 +9,7 @@ import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createCookieStorage, createSessions, getSession } from '../../src/index.ts'
 import { assertOk, sessionCookie } from '../support/adapter-checks.ts'
 import {
+  createFixture,
   KEY_B,
   type Mount,
   type RouteResult,
@@ -186,6 +187,34 @@ describe('Fastify adapter: encapsulation', () => {
     assert.equal(app.hasRequestDecorator('getSession'), true)
     assert.equal(app.hasRequestDecorator('newSession'), true)
     assert.match(app.printPlugins(), /sessionware/)
+  })
+
+  it('reaches a child plugin registered before it (Fastify passes root hooks down)', async (t) => {
+    const app = Fastify()
+    app.register((early, _options, done) => {
+      early.get('/early', async (request) => {
+        ;(await request.getSession()).set('early', true)
+        return 'attached'
+      })
+      done()
+    })
+    app.register(fastifySessions, { sessions: createFixture('cookie').sessions })
+    const result = await new Client(await listen(t, app)).get('/early')
+    assertOk(result)
+    assert.equal(result.body, 'attached')
+    assert.ok(sessionCookie(result)?.value)
+  })
+
+  it('rejects getSession with ERR_SESSION_NOT_ATTACHED in an onRequest hook that runs before its own', async (t) => {
+    const app = Fastify()
+    const seen: unknown[] = []
+    app.addHook('onRequest', async (request) => {
+      await request.getSession().catch((error: unknown) => seen.push(errorCode(error)))
+    })
+    app.register(fastifySessions, { sessions: createFixture('cookie').sessions })
+    app.get('/', async () => 'ok')
+    assertOk(await new Client(await listen(t, app)).get('/'))
+    assert.deepEqual(seen, ['ERR_SESSION_NOT_ATTACHED'])
   })
 
   it('refuses to register without a session manager', async () => {
