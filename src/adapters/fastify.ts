@@ -136,9 +136,10 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
 }
 
 /**
- * The Fastify plugin: register it once, at the root and before the routes, with
- * `{ sessions }`. It applies across encapsulation (it is not encapsulated itself, as
+ * The Fastify plugin: register it at the root with `{ sessions }`, before any plugin whose hooks
+ * read the session (its `onRequest` hook attaches each request). It is not encapsulated (as
  * `fastify-plugin` would make it), so routes in every child plugin and prefixed sub-app see it.
+ * Register it once per session manager.
  *
  * In a route or hook, `await request.getSession()` (or `getSession(request)`) loads the session
  * lazily; `request.newSession()` starts a fresh one (login). The session is committed in the
