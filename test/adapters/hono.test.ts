@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { serve, upgradeWebSocket } from '@hono/node-server'
 import { Hono } from 'hono'
 import { setCookie } from 'hono/cookie'
+import { etag } from 'hono/etag'
 import { HTTPException } from 'hono/http-exception'
 import { streamText } from 'hono/streaming'
 import { WebSocketServer } from 'ws'
@@ -279,6 +280,27 @@ describe('Hono adapter: responses', () => {
     assert.equal(result.headers.vary, undefined)
     assert.equal(fixture.store?.total(), 0)
     assert.ok(made[0] !== undefined && returned === made[0], 'the same Response object')
+  })
+  it('registered before etag(), a 304 Not Modified still carries the session cookie', async (t) => {
+    const { client } = await start(t, (sessions, fixture) => {
+      const app = appWith(sessions, fixture)
+      app.use(etag())
+      app.get('/', async (c) => {
+        const session = await c.get('session')
+        session.set('visits', ((session.get('visits') as number | undefined) ?? 0) + 1)
+        return c.text('the same page')
+      })
+      app.get('/visits', async (c) => c.json((await c.get('session')).get('visits')))
+      return app
+    })
+    const first = await client.get('/')
+    const tag = first.headers.etag
+    assert.ok(tag)
+    const again = await client.get('/', { headers: { 'if-none-match': tag } })
+    assert.equal(again.status, 304)
+    assert.ok(setCookieOf(again, 'session')?.value, 'the changed session still reaches the client')
+    assert.equal(again.headers.vary, 'Cookie')
+    assert.equal(json(await client.get('/visits')), 2)
   })
 })
 
