@@ -24,9 +24,9 @@ export {
   type StarsessionsEnvelopeOptions,
   starsessionsEnvelope,
 } from './compat/envelopes.ts'
-export { hex32Id } from './compat/ids.ts'
 export { asgiFernetKey, type KeyInput } from './compat/keys.ts'
 export { compactJsonSerializer, pythonJsonSerializer } from './compat/serializers.ts'
 export { type StarletteCompatOptions, starletteCompat } from './compat/starlette.ts'
 export { type StarsessionsCompatOptions, starsessionsCompat } from './compat/starsessions.ts'
 export { PythonFloat } from './lib/python-json.ts'
+export { pythonServerStorageOptions, pythonSessionId } from './stores/python-storage-options.ts'

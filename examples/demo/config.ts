@@ -5,8 +5,9 @@
  * | Variable                   | Default                                       | Meaning                                                                                                                                       |
  * | -------------------------- | --------------------------------------------- | --------------------------------------------------------------------------------------------------------------------------------------------- |
  * | `SESSION_STORE`            | `sqlite`                                      | `sqlite`, `memory`, `cookie`, `redis`, `memcached` or `postgres`                                                                              |
- * | `SESSION_CODEC`            | `sealed`                                      | `sealed`, `signed` or `plain` (cookie storage only; `plain` is for tests and refuses `NODE_ENV=production`)                                   |
- * | `SESSION_KEYS`             | a generated secret                            | comma-separated keys of at least 32 characters, newest first: the first writes, all read (cookie storage only)                                |
+ * | `SESSION_CODEC`            | `sealed`                                      | `sealed`, `signed`, `plain`, or a Python seed's `fernet`, `nacl`, `jwt`, `itsdangerous`, `base64`, `simple` (cookie storage only)             |
+ * | `SESSION_COMPAT`           | none                                          | `aiohttp`, `starsessions`, `starlette` or `asgi`: share sessions with that Python library (see `compat.ts`)                                   |
+ * | `SESSION_KEYS`             | a generated secret                            | comma-separated keys, newest first: the first writes, all read; 32+ characters for `sealed`/`signed`, else the Python side's form             |
  * | `SESSION_COOKIE_NAME`      | `session`                                     | the cookie's name (a `__Host-` or `__Secure-` name makes the cookie Secure)                                                                   |
  * | `SESSION_IDLE_TIMEOUT`     | the library's (14 days)                       | seconds without activity after which a session expires                                                                                        |
  * | `SESSION_ABSOLUTE_TIMEOUT` | the library's (30 days)                       | seconds after creation after which a session expires, however active                                                                          |
@@ -36,6 +37,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { checkCompat, compatCodec, parseCompat } from './compat-config.ts'
 
 /** A configuration value is invalid. `main.ts` prints the message and exits with code 2. */
 export class DemoConfigError extends Error {
@@ -43,12 +45,25 @@ export class DemoConfigError extends Error {
 }
 
 export type StoreKind = 'sqlite' | 'memory' | 'cookie' | 'redis' | 'memcached' | 'postgres'
-export type CodecKind = 'sealed' | 'signed' | 'plain'
+export type CodecKind =
+  | 'sealed'
+  | 'signed'
+  | 'plain'
+  | 'fernet'
+  | 'nacl'
+  | 'jwt'
+  | 'itsdangerous'
+  | 'base64'
+  | 'simple'
+/** A Python library to share sessions with (`SESSION_COMPAT`). */
+export type CompatKind = 'aiohttp' | 'starsessions' | 'starlette' | 'asgi'
 
 /** The parsed configuration. Timeouts in seconds; paths absolute. */
 export interface DemoConfig {
   readonly store: StoreKind
   readonly codec: CodecKind
+  /** SESSION_COMPAT, when set. */
+  readonly compat: CompatKind | undefined
   /** Keys from SESSION_KEYS, or undefined when unset. */
   readonly keys: string[] | undefined
   readonly cookieName: string
@@ -67,7 +82,19 @@ export interface DemoConfig {
 }
 
 const STORES: readonly string[] = ['sqlite', 'memory', 'cookie', 'redis', 'memcached', 'postgres']
-const CODECS: readonly string[] = ['sealed', 'signed', 'plain']
+const CODECS: readonly string[] = [
+  'sealed',
+  'signed',
+  'plain',
+  'fernet',
+  'nacl',
+  'jwt',
+  'itsdangerous',
+  'base64',
+  'simple',
+]
+/** Codecs whose keys are sessionware's own (32+ characters); the others take the Python form. */
+const OWN_KEYS: readonly string[] = ['sealed', 'signed']
 const MIN_KEY_LENGTH = 32
 
 /** The servers' defaults, documented in the table above. */
@@ -183,22 +210,24 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   cwd: string = process.cwd(),
 ): DemoConfig {
-  const store = read(env, 'SESSION_STORE') ?? 'sqlite'
+  const compat = parseCompat(env)
+  const store = read(env, 'SESSION_STORE') ?? (compat ? 'cookie' : 'sqlite')
   if (!STORES.includes(store)) {
     throw new DemoConfigError(
       `SESSION_STORE must be sqlite, memory, cookie, redis, memcached or postgres, got "${store}"`,
     )
   }
-  const codec = read(env, 'SESSION_CODEC') ?? 'sealed'
+  const codec = read(env, 'SESSION_CODEC') ?? (compat ? compatCodec(compat) : 'sealed')
   if (!CODECS.includes(codec)) {
-    throw new DemoConfigError(`SESSION_CODEC must be sealed, signed or plain, got "${codec}"`)
+    throw new DemoConfigError(`SESSION_CODEC must be one of ${CODECS.join(', ')}, got "${codec}"`)
   }
+  if (compat) checkCompat(compat, store, codec)
   const keysValue = read(env, 'SESSION_KEYS')
   let keys: string[] | undefined
   if (keysValue !== undefined) {
     keys = keysValue.split(',').map((key) => key.trim())
     keys.forEach((key, index) => {
-      if (key.length < MIN_KEY_LENGTH) {
+      if (OWN_KEYS.includes(codec) && key.length < MIN_KEY_LENGTH) {
         throw new DemoConfigError(
           `SESSION_KEYS: key ${index + 1} has ${key.length} characters; each key needs at least ` +
             `${MIN_KEY_LENGTH} (generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")`,
@@ -209,7 +238,8 @@ export function parseConfig(
       throw new DemoConfigError('SESSION_KEYS: the keys must be distinct')
     }
   }
-  const cookieName = read(env, 'SESSION_COOKIE_NAME') ?? 'session'
+  const cookieName =
+    read(env, 'SESSION_COOKIE_NAME') ?? (compat === 'aiohttp' ? 'AIOHTTP_SESSION' : 'session')
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT')
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT')
   const sqlitePath = resolve(cwd, read(env, 'SQLITE_PATH') ?? join('.demo-data', 'sessions.db'))
@@ -217,6 +247,7 @@ export function parseConfig(
   return {
     store: store as StoreKind,
     codec: codec as CodecKind,
+    compat,
     keys,
     cookieName,
     idleTimeout,

@@ -8,9 +8,15 @@
  */
 import { mkdir } from 'node:fs/promises'
 import Database from 'better-sqlite3'
+import { createBase64Codec } from '../../src/codecs/base64.ts'
+import { createFernetCodec } from '../../src/codecs/fernet.ts'
+import { createItsdangerousCodec } from '../../src/codecs/itsdangerous.ts'
+import { createJwtCodec } from '../../src/codecs/jwt.ts'
+import { createNaclCodec } from '../../src/codecs/nacl.ts'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
+import { createSimpleCodec } from '../../src/codecs/simple.ts'
 import {
   type CookieCodec,
   createCookieStorage,
@@ -22,6 +28,7 @@ import {
 } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 import { createSqliteStore } from '../../src/stores/sqlite.ts'
+import { buildCompat } from './compat.ts'
 import { cookieKeys, type DemoConfig, DemoConfigError, parseConfig } from './config.ts'
 import { openServerStore } from './stores.ts'
 import type { DemoSessions } from './web.ts'
@@ -103,16 +110,42 @@ async function buildStorage(config: DemoConfig, log: (message: string) => void):
       close: async () => store.close?.(),
     }
   }
-  let codec: CookieCodec
-  if (config.codec === 'plain') codec = createPlainCodec()
-  else {
-    const keys = await cookieKeys(config, log)
-    codec = config.codec === 'sealed' ? createSealedCodec({ keys }) : createSignedCodec({ keys })
-  }
+  const codec = await cookieCodec(config, log)
   return {
     storage: createCookieStorage({ codec }),
     description: `cookie (${config.codec} codec)`,
     close: async () => {},
+  }
+}
+
+/** The codec SESSION_CODEC names, with its keys. */
+async function cookieCodec(
+  config: DemoConfig,
+  log: (message: string) => void,
+): Promise<CookieCodec> {
+  switch (config.codec) {
+    case 'plain':
+      return createPlainCodec()
+    case 'base64':
+      return createBase64Codec()
+    case 'simple':
+      return createSimpleCodec()
+    default:
+  }
+  const keys = await cookieKeys(config, log)
+  switch (config.codec) {
+    case 'signed':
+      return createSignedCodec({ keys })
+    case 'fernet':
+      return createFernetCodec({ keys })
+    case 'nacl':
+      return createNaclCodec({ keys })
+    case 'jwt':
+      return createJwtCodec({ keys })
+    case 'itsdangerous':
+      return createItsdangerousCodec({ keys })
+    default:
+      return createSealedCodec({ keys })
   }
 }
 
@@ -128,24 +161,31 @@ export async function sessionsFromEnv(
   const log = options.log ?? ((message: string) => console.error(message))
   const config = parseConfig(env)
   let built: Built
+  let preset: SessionOptions | undefined
   let sessions: DemoSessions
   try {
     // With the default SQLite storage the secret is made on the first run too, next to the
     // database, so that switching to SESSION_STORE=cookie later keeps working without
     // configuration; server storage itself does not use it.
     if (config.store === 'sqlite' && config.keys === undefined) await cookieKeys(config, log)
-    built = await buildStorage(config, log)
+    if (config.compat !== undefined) {
+      const compat = await buildCompat(config, log)
+      built = { ...compat, storage: compat.options.storage }
+      preset = compat.options
+    } else built = await buildStorage(config, log)
   } catch (error) {
     if (error instanceof SessionConfigError) throw new DemoConfigError(error.message)
     throw error
   }
   try {
-    sessions = createSessions({
-      storage: built.storage,
-      cookie: { name: config.cookieName },
-      idleTimeout: config.idleTimeout,
-      absoluteTimeout: config.absoluteTimeout,
-    })
+    sessions = createSessions(
+      preset ?? {
+        storage: built.storage,
+        cookie: { name: config.cookieName },
+        idleTimeout: config.idleTimeout,
+        absoluteTimeout: config.absoluteTimeout,
+      },
+    )
   } catch (error) {
     await built.close()
     if (!(error instanceof SessionConfigError)) throw error

@@ -29,9 +29,12 @@ import { MemcacheClient } from 'memcache-client'
 import pg from 'pg'
 import { createClient } from 'redis'
 import type { SessionStore } from '../../src/index.ts'
+import { createAiohttpMemcachedStore } from '../../src/stores/aiohttp-memcached.ts'
+import { createAiohttpRedisStore } from '../../src/stores/aiohttp-redis.ts'
 import { createMemcachedStore } from '../../src/stores/memcached.ts'
 import { createPostgresStore } from '../../src/stores/postgres.ts'
 import { createRedisStore } from '../../src/stores/redis.ts'
+import { createStarsessionsRedisStore } from '../../src/stores/starsessions-redis.ts'
 import { type DemoConfig, displayUrl } from './config.ts'
 
 /** A store on a server, with the client the demo made for it. */
@@ -114,13 +117,14 @@ export async function openServerStore(config: DemoConfig, log: Log): Promise<Ser
   const url = config.serverUrl ?? ''
   const timeout = config.storeTimeout
   const timeoutMs = Math.max(1, Math.round(timeout * 1000))
-  if (config.store === 'redis') return openRedis(url, timeout, timeoutMs, log)
-  if (config.store === 'memcached') return openMemcached(url, timeout, timeoutMs, log)
+  if (config.store === 'redis') return openRedis(config, url, timeout, timeoutMs, log)
+  if (config.store === 'memcached') return openMemcached(config, url, timeout, timeoutMs, log)
   if (config.store === 'postgres') return openPostgres(url, timeout, timeoutMs, log)
   throw new Error(`not a server store: ${config.store}`)
 }
 
 async function openRedis(
+  config: DemoConfig,
   url: string,
   timeout: number,
   timeoutMs: number,
@@ -141,7 +145,13 @@ async function openRedis(
   })
   client.on('error', (error: unknown) => watch.down(error))
   client.on('ready', () => watch.up())
-  const store = createRedisStore(client, { timeout })
+  const maxAge = config.idleTimeout ?? null
+  const store =
+    config.compat === 'aiohttp'
+      ? createAiohttpRedisStore(client, { cookieName: config.cookieName, maxAge, timeout })
+      : config.compat === 'starsessions'
+        ? createStarsessionsRedisStore(client, { lifetime: maxAge ?? 0, timeout })
+        : createRedisStore(client, { timeout })
   // connect() settles when the first connection is ready, retrying meanwhile; it rejects only
   // when the client is closed first. The first 'ready' or 'error' answers the probe.
   const first = new Promise<void>((resolve, reject) => {
@@ -162,13 +172,21 @@ async function openRedis(
 }
 
 async function openMemcached(
+  config: DemoConfig,
   server: string,
   timeout: number,
   timeoutMs: number,
   log: Log,
 ): Promise<ServerStore> {
   const client = new MemcacheClient({ server, cmdTimeout: timeoutMs, connectTimeout: timeoutMs })
-  const store = createMemcachedStore(client, { timeout })
+  const store =
+    config.compat === 'aiohttp'
+      ? createAiohttpMemcachedStore(client, {
+          cookieName: config.cookieName,
+          maxAge: config.idleTimeout ?? null,
+          timeout,
+        })
+      : createMemcachedStore(client, { timeout })
   health(log, `memcached at ${server}`).started(await probe(client.version(), timeoutMs))
   return {
     store,

@@ -10,8 +10,8 @@ import { createCookieStorage } from '../core/cookie-storage.ts'
 import type { SessionOptions } from '../core/options.ts'
 import { createServerStorage } from '../core/server-storage.ts'
 import type { CookieCodec, SessionStore } from '../core/types.ts'
+import { pythonServerStorageOptions } from '../stores/python-storage-options.ts'
 import { aiohttpEnvelope } from './envelopes.ts'
-import { hex32Id } from './ids.ts'
 import { type KeyInput, keyList } from './keys.ts'
 import { pythonJsonSerializer } from './serializers.ts'
 
@@ -76,7 +76,7 @@ export function aiohttpCompat(options: AiohttpCompatOptions): SessionOptions {
   const maxAge = options.maxAge ?? null
   let storage: SessionOptions['storage']
   if (options.store !== undefined) {
-    storage = createServerStorage({ store: options.store, generateId: hex32Id, hashIds: false })
+    storage = createServerStorage({ store: options.store, ...pythonServerStorageOptions })
   } else {
     const kind = options.storage ?? 'fernet'
     let codec: CookieCodec

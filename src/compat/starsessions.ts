@@ -9,9 +9,9 @@ import type { SessionOptions } from '../core/options.ts'
 import { createServerStorage } from '../core/server-storage.ts'
 import type { SessionStore } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { pythonServerStorageOptions } from '../stores/python-storage-options.ts'
 import { overStandardBase64 } from './base64-layer.ts'
 import { starsessionsEnvelope } from './envelopes.ts'
-import { hex32Id } from './ids.ts'
 import { type KeyInput, keyList } from './keys.ts'
 import { pythonJsonSerializer } from './serializers.ts'
 
@@ -89,7 +89,7 @@ export function starsessionsCompat(options: StarsessionsCompatOptions): SessionO
   const rolling = options.rolling ?? false
   let storage: SessionOptions['storage']
   if (options.store !== undefined) {
-    storage = createServerStorage({ store: options.store, generateId: hex32Id, hashIds: false })
+    storage = createServerStorage({ store: options.store, ...pythonServerStorageOptions })
   } else {
     const codec = createItsdangerousCodec({
       keys: keyList(options.secret, 'secret'),
