@@ -51,6 +51,9 @@ if (runtime === 'node') {
     '--allow-read',
     '--allow-write',
     '--allow-sys',
+    // Deno does not read tsconfig paths: the import map sends 'sessionware' to src/ as they do.
+    '--import-map',
+    join(here, 'import-map.json'),
     main,
   ]
 } else {
