@@ -245,6 +245,41 @@ for (const version of EXPRESS_VERSIONS) {
       assert.deepEqual(json(await client.get('/inc')), { n: 2 })
     })
 
+    it("a commit error in a router goes to that router's error middleware first", async (t) => {
+      const seen: string[] = []
+      const { client, fixture } = await startExpress(
+        t,
+        version,
+        (app) => {
+          const api = version.router()
+          api.get(
+            '/inc',
+            asyncHandler(version, async (req, res) => {
+              ;(await req.getSession()).set('n', 1)
+              res.json({ ok: true })
+            }),
+          )
+          api.use(((error, _req, res, _next) => {
+            seen.push('router')
+            res.status(502).json({ where: 'router', code: error.code })
+          }) satisfies ErrorRequestHandler)
+          app.use('/api', api)
+        },
+        {
+          onError: (_error, _req, res, _next) => {
+            seen.push('app')
+            res.status(500).end()
+          },
+        },
+      )
+      fixture.store?.failing.add('create')
+      const result = await client.get('/api/inc')
+      assert.equal(result.status, 502)
+      assert.deepEqual(json(result), { where: 'router', code: 'ERR_SESSION_STORE' })
+      assert.deepEqual(seen, ['router'])
+      assert.deepEqual(result.rawSetCookies, [])
+    })
+
     it('a session too large for its cookie arrives as SessionCookieTooLargeError', async (t) => {
       const seen: unknown[] = []
       const { client } = await startExpress(
