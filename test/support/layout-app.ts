@@ -1,7 +1,7 @@
 /**
- * The sessionware side of the layout interop tests: a node:http server on 127.0.0.1 with server
- * storage over a given store (raw Python ids, Python's JSON), and a small JSON API to read and
- * change the session over real HTTP. Not part of the package.
+ * The sessionware side of the layout interop and encryption-at-rest tests: a node:http server on
+ * 127.0.0.1 with server storage over a given store (by default raw Python ids and Python's JSON),
+ * and a small JSON API to read and change the session over real HTTP. Not part of the package.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import {
   createSessions,
   getSession,
   type Serializer,
+  type ServerStorageOptions,
   type SessionStore,
 } from '../../src/index.ts'
 import { pythonServerStorageOptions } from '../../src/stores/python-storage-options.ts'
@@ -26,6 +27,10 @@ export interface LayoutAppOptions {
   readonly absoluteTimeout?: number | null
   /** Replaces the Python JSON serializer. */
   readonly serializer?: Serializer
+  /** Replaces the Python storage options (raw ids, Python JSON) altogether. */
+  readonly storage?: Omit<ServerStorageOptions, 'store'>
+  /** Called with the reason when a request's cookie cannot be used. */
+  readonly onInvalidCookie?: (reason: string) => void
 }
 
 /** The session as the app answers it. */
@@ -64,11 +69,12 @@ export async function serveLayoutApp(
 ): Promise<LayoutApp> {
   const storage = createServerStorage({
     store,
-    ...pythonServerStorageOptions,
+    ...(options.storage ?? pythonServerStorageOptions),
     ...(options.serializer ? { serializer: options.serializer } : {}),
   })
   const sessions = createSessions({
     storage,
+    ...(options.onInvalidCookie ? { onInvalidCookie: options.onInvalidCookie } : {}),
     cookie: { name: options.cookieName },
     ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
     ...(options.absoluteTimeout !== undefined ? { absoluteTimeout: options.absoluteTimeout } : {}),
