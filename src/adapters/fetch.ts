@@ -73,7 +73,11 @@ export function withSessions<
       attached.discard() // no response to carry a cookie
       return response
     }
-    if (!attached.active) return response
+    if (!attached.active) {
+      // A body stream that asks for its session later has no response to carry a cookie.
+      attached.readOnly()
+      return response
+    }
     let cookies: string[]
     try {
       cookies = await finishRequest(attached, false)
