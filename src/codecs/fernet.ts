@@ -17,6 +17,7 @@
  */
 
 import type { CookieCodec } from '../core/types.ts'
+import type { SessionDecodeError } from '../errors.ts'
 import { buildFernetCodec, randomIv } from '../lib/fernet.ts'
 
 /** Options of {@link createFernetCodec}. */

@@ -22,6 +22,7 @@
  * @module
  */
 
+import type { SessionDecodeError } from '../errors.ts'
 import {
   buildNaclCodec,
   type NaclBackendName,

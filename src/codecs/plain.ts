@@ -12,7 +12,7 @@
  */
 
 import type { CookieCodec } from '../core/types.ts'
-import { SessionConfigError } from '../errors.ts'
+import { SessionConfigError, type SessionDecodeError } from '../errors.ts'
 import { plainCodec } from '../lib/plain-codec.ts'
 
 /**

@@ -15,7 +15,7 @@
  */
 
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
-import { SessionConfigError } from '../errors.ts'
+import { SessionConfigError, type SessionDecodeError } from '../errors.ts'
 import { MAX_TOKEN_LENGTH, malformed } from '../lib/token.ts'
 
 /** Options of {@link createSimpleCodec}. */
