@@ -77,6 +77,14 @@ export class SessionStoreError extends SessionError {
   readonly code = 'ERR_SESSION_STORE'
   /** The store operation that failed. */
   readonly operation: StoreOperation
+  /**
+   * 503 Service Unavailable: the status a framework's default error handler answers with (Koa
+   * reads `status`; Express and Fastify read `statusCode`). The store is down, not the request
+   * wrong, and a retry may succeed.
+   */
+  readonly status = 503
+  /** The same as {@link SessionStoreError.status}. */
+  readonly statusCode = 503
 
   constructor(operation: StoreOperation, options: { cause: unknown }) {
     const reason = options.cause instanceof Error ? `: ${options.cause.message}` : ''
