@@ -128,8 +128,8 @@ export function createAiohttpLayout(settings: AiohttpLayoutSettings): Layout {
         if (!isObject(pythonJsonParse(text))) return null
         const top = new Map(objectMembers(text))
         if (top.size === 0) return null
-        const created = Number(JSON.parse(top.get('created') ?? 'null'))
-        if (!Number.isFinite(created)) return null
+        const created: unknown = pythonJsonParse(top.get('created') ?? 'null')
+        if (typeof created !== 'number' || !Number.isFinite(created)) return null
         if (maxAge !== null && Math.floor(now / 1000) - created > maxAge) return null
         const session = top.get('session')
         const data = session === undefined || session === 'null' ? [] : objectMembers(session)

@@ -114,8 +114,10 @@ export function sectionText(record: SessionRecord, version: number, placed: Plac
 }
 
 function finite(raw: string | undefined): number {
-  const value = raw === undefined ? Number.NaN : Number(JSON.parse(raw))
-  if (!Number.isFinite(value)) throw new TypeError('sessionware section: a time is not a number')
+  const value: unknown = raw === undefined ? undefined : JSON.parse(raw)
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TypeError('sessionware section: a time is not a number')
+  }
   return value
 }
 

@@ -129,8 +129,10 @@ export function createStarsessionsLayout(
   /** A time in seconds from `__metadata__`, or `fallback` (starsessions' default: now). */
   const seconds = (raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback
-    const value = Number(pythonJsonParse(raw))
-    if (!Number.isFinite(value)) throw new TypeError('__metadata__: a time is not a number')
+    const value: unknown = pythonJsonParse(raw)
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new TypeError('__metadata__: a time is not a number')
+    }
     return value
   }
 
