@@ -232,6 +232,26 @@ for (const [label, make] of BACKENDS) {
       assert.deepEqual(read?.body.data, {})
     })
 
+    it("sessionware's regenerate moves the session to a new id for Python too", async (t) => {
+      const s = await setup(t, make)
+      if (s === null) return
+      const [written] = s.python([
+        { method: 'POST', path: '/write', body: { set: { user: 'ann' } } },
+      ])
+      const id = aiohttpCookie(written as NonNullable<typeof written>, s.name) as string
+      const moved = await s.app.request('POST', '/regenerate', { cookie: id })
+      const next = moved.cookie as string
+      assert.match(next, HEX32)
+      assert.notEqual(next, id)
+      const [old, current] = s.python([
+        { method: 'GET', path: '/read', cookie: id },
+        { method: 'GET', path: '/read', cookie: next },
+      ])
+      assert.equal(old?.body.identity, null, 'the old id is gone')
+      assert.deepEqual(current?.body.data, { user: 'ann' })
+      assert.equal(current?.body.identity, next)
+    })
+
     it('an expired session is refused on both sides', async (t) => {
       const s = await setup(t, make)
       if (s === null) return
