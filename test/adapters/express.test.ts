@@ -238,6 +238,7 @@ for (const version of EXPRESS_VERSIONS) {
       assert.equal(result.status, 503)
       assert.equal(json(result).code, 'ERR_SESSION_STORE')
       assert.deepEqual(result.rawSetCookies, [])
+      assert.equal(result.headers['x-route'], 'inc', 'headers the route set stay; its body does not')
       assert.equal(seen.length, 1)
       assert.ok(seen[0] instanceof SessionStoreError)
       assert.equal(seen[0].operation, 'update')
