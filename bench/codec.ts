@@ -1,7 +1,8 @@
 /**
  * Codec micro-benchmark: the sealed codec's encode + decode round trip against a bare node:crypto
- * AES-256-GCM encrypt + decrypt of the same payload, and the signed codec against a bare
- * HMAC-SHA256 sign + verify. Runs are interleaved (every case once per round, in rotating order)
+ * AES-256-GCM encrypt + decrypt of the same payload, the signed codec against a bare
+ * HMAC-SHA256 sign + verify, and the Python seeds' codecs (fernet, nacl on libsodium and on the
+ * pure-JS backend, jwt, itsdangerous) side by side with sealed. Runs are interleaved (every case once per round, in rotating order)
  * and bounded in time (about 5 seconds in all); each case's score is its median over the rounds.
  *
  * Run: `node --import tsx bench/codec.ts`.
@@ -16,8 +17,14 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto'
+import { createFernetCodec } from '../src/codecs/fernet.ts'
+import { createItsdangerousCodec } from '../src/codecs/itsdangerous.ts'
+import { createJwtCodec } from '../src/codecs/jwt.ts'
+import { createNaclCodec } from '../src/codecs/nacl.ts'
 import { createSealedCodec } from '../src/codecs/sealed.ts'
 import { createSignedCodec } from '../src/codecs/signed.ts'
+import { overStandardBase64 } from '../src/compat/base64-layer.ts'
+import type { CookieCodec } from '../src/index.ts'
 
 /** Milliseconds each case runs per round. */
 const SLICE_MS = 100
@@ -47,7 +54,22 @@ const signed = createSignedCodec({ keys: [KEY] })
 const aesKey = randomBytes(32)
 const hmacKey = randomBytes(32)
 
+const fernet = createFernetCodec({ keys: [`${randomBytes(32).toString('base64url')}=`] })
+const naclKey = randomBytes(32).toString('hex')
+const naclSodium = createNaclCodec({ keys: [naclKey], backend: 'sodium' })
+const naclJs = createNaclCodec({ keys: [naclKey], backend: 'js' })
+const jwt = createJwtCodec({ keys: [KEY] })
+// As Starlette and starsessions use it: over the standard base64 of the JSON.
+const itsdangerous = overStandardBase64(createItsdangerousCodec({ keys: [KEY] }))
+
 let sink = 0
+
+/** A codec's encode + decode round trip of the payload. */
+function roundTrip(codec: CookieCodec): () => void {
+  return () => {
+    sink += codec.decode(codec.encode(PAYLOAD)).payload.length
+  }
+}
 
 /** Bare AES-256-GCM: fresh random IV, encrypt, decrypt, nothing else. */
 function bareAesGcm(): void {
@@ -105,6 +127,11 @@ const cases: Record<string, () => void> = {
   'bare AES-256-GCM, pooled IVs': bareAesGcmPooledIv,
   'signed codec round trip': signedRoundTrip,
   'bare HMAC-SHA256 sign+verify': bareHmac,
+  'fernet codec round trip': roundTrip(fernet),
+  'nacl codec (libsodium)': roundTrip(naclSodium),
+  'nacl codec (pure JS)': roundTrip(naclJs),
+  'jwt codec round trip': roundTrip(jwt),
+  'itsdangerous codec round trip': roundTrip(itsdangerous),
 }
 
 /** Operations per second of `run` over one slice of SLICE_MS. */
@@ -151,6 +178,24 @@ function main(): void {
   )
   console.log(`sealed / bare AES-256-GCM with the same pooled IVs: ${framing.toFixed(2)}x the time`)
   console.log(`signed / bare HMAC-SHA256: ${signedRatio.toFixed(2)}x the time`)
+  const vsSealed = (name: string): number => score('sealed codec round trip') / score(name)
+  const fernetRatio = vsSealed('fernet codec round trip')
+  const naclRatio = vsSealed('nacl codec (libsodium)')
+  console.log(
+    `fernet / sealed: ${fernetRatio.toFixed(2)}x the time (<= 1.40x: ${fernetRatio <= 1.4 ? 'met' : 'MISSED'})`,
+  )
+  console.log(
+    `nacl (libsodium) / sealed: ${naclRatio.toFixed(2)}x the time (< 1.00x: ${naclRatio < 1 ? 'met' : 'MISSED'})`,
+  )
+  for (const name of [
+    'nacl codec (pure JS)',
+    'jwt codec round trip',
+    'itsdangerous codec round trip',
+  ]) {
+    console.log(
+      `${name.replace(/ (codec )?round trip/, '')} / sealed: ${vsSealed(name).toFixed(2)}x the time`,
+    )
+  }
   if (sink === 0) console.log('(no work done?)')
 }
 

@@ -11,7 +11,11 @@ import { malformed } from '../lib/token.ts'
 const STANDARD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** Node's and Bun's Buffer where there is one (several times faster); the Web API otherwise. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
+
 function encodeBase64(text: string): string {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(text, 'utf8').toString('base64')
   let binary = ''
   for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
   return btoa(binary)
@@ -19,8 +23,10 @@ function encodeBase64(text: string): string {
 
 function decodeBase64(text: string): string {
   if (!STANDARD.test(text)) throw malformed('the signed value is not standard base64')
-  const binary = atob(text)
-  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  const bytes =
+    NodeBuffer !== undefined
+      ? NodeBuffer.from(text, 'base64')
+      : Uint8Array.from(atob(text), (char) => char.charCodeAt(0))
   try {
     return utf8.decode(bytes)
   } catch {
