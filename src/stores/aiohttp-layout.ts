@@ -87,7 +87,7 @@ export function aiohttpSettings(
 }
 
 /** The text of a stored value, or null when it is not UTF-8. */
-export function textOf(value: Uint8Array | string): string | null {
+function textOf(value: Uint8Array | string): string | null {
   if (typeof value === 'string') return value
   if (!isUtf8(value)) return null
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')

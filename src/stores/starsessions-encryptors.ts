@@ -7,14 +7,9 @@
  */
 
 import { isUtf8 } from 'node:buffer'
-import {
-  type CipherGCMTypes,
-  createCipheriv,
-  createDecipheriv,
-  createSecretKey,
-  randomBytes,
-} from 'node:crypto'
+import { type CipherGCMTypes, createSecretKey } from 'node:crypto'
 import { SessionConfigError } from '../errors.ts'
+import { gcmOpen, gcmSeal, nextIv } from '../lib/aes-gcm.ts'
 import { buildFernetCodec, type IvSource, randomIv } from '../lib/fernet.ts'
 import { MAX_TOKEN_LENGTH } from '../lib/token.ts'
 
@@ -54,8 +49,6 @@ export interface AesGcmEncryptorOptions {
 /** Returns a fresh 12-byte nonce on every call. */
 export type NonceSource = () => Uint8Array
 
-const NONCE_BYTES = 12
-const TAG_BYTES = 16
 /** The AES-GCM variant of each key size. */
 const ALGORITHMS: Readonly<Record<number, CipherGCMTypes>> = {
   16: 'aes-128-gcm',
@@ -164,44 +157,21 @@ export function buildAesGcmEncryptor(
   return Object.freeze({
     name: 'aes-gcm',
     encrypt(payload: string): Uint8Array {
-      const nonce = nextNonce()
-      const cipher = createCipheriv(writer.algorithm, writer.secret, nonce, {
-        authTagLength: TAG_BYTES,
-      })
-      return Buffer.concat([
-        nonce,
-        cipher.update(payload, 'utf8'),
-        cipher.final(),
-        cipher.getAuthTag(),
-      ])
+      return gcmSeal(writer.algorithm, writer.secret, payload, undefined, nextNonce())
     },
     decrypt(stored: Uint8Array): string {
-      if (stored.byteLength < NONCE_BYTES + TAG_BYTES) {
-        throw new Error('aes-gcm encryptor: the value is shorter than a nonce and a tag')
-      }
-      const nonce = stored.subarray(0, NONCE_BYTES)
-      const body = stored.subarray(NONCE_BYTES, stored.byteLength - TAG_BYTES)
-      const tag = stored.subarray(stored.byteLength - TAG_BYTES)
       for (const key of ring) {
+        let plain: Buffer
         try {
-          const decipher = createDecipheriv(key.algorithm, key.secret, nonce, {
-            authTagLength: TAG_BYTES,
-          })
-          decipher.setAuthTag(tag)
-          const plain = Buffer.concat([decipher.update(body), decipher.final()])
-          return utf8(plain)
+          plain = gcmOpen(key.algorithm, key.secret, stored)
         } catch {
-          // Not this key (or tampered): try the next one.
+          continue // not this key (or tampered, or too short): try the next one
         }
+        return utf8(plain)
       }
-      throw new Error('aes-gcm encryptor: no key opens the value (unknown key or tampered)')
+      throw new Error('aes-gcm encryptor: no key opens the value (unknown key, tampered or short)')
     },
   })
-}
-
-/** A fresh random 12-byte nonce (GCM's size) from the CSPRNG. */
-function randomNonce(): Uint8Array {
-  return randomBytes(NONCE_BYTES)
 }
 
 /**
@@ -214,5 +184,5 @@ function randomNonce(): Uint8Array {
  *   or the same key twice.
  */
 export function createAesGcmEncryptor(options: AesGcmEncryptorOptions): PayloadEncryptor {
-  return buildAesGcmEncryptor(options, randomNonce)
+  return buildAesGcmEncryptor(options, nextIv)
 }

@@ -4,7 +4,6 @@
  * races the Python application (another writer changes the value between the read and the write).
  */
 import assert from 'node:assert/strict'
-import { createServer, type Socket } from 'node:net'
 import { after, describe, it, type TestContext } from 'node:test'
 import { MemcacheClient } from 'memcache-client'
 import type { SessionRecord, SessionStore } from '../../src/core/types.ts'
@@ -18,6 +17,7 @@ import {
 } from '../../src/stores/starsessions-redis.ts'
 import { startMemcached, ttlOf } from '../support/memcached-server.ts'
 import { type NodeRedisClient, sharedIoRedis, sharedNodeRedis } from '../support/redis-clients.ts'
+import { silentServer } from '../support/silent-server.ts'
 import { assertSameRecord, mustCreate, touchPatch } from '../support/store-helpers.ts'
 
 const HOUR = 3_600_000
@@ -304,20 +304,7 @@ describe('aiohttp-session memcached store on a real memcached', () => {
   })
 
   it('times out a call that memcached never answers', async (t) => {
-    const sockets = new Set<Socket>()
-    const silent = createServer((socket) => {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-    })
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
-    t.after(
-      () =>
-        new Promise((resolve) => {
-          for (const socket of sockets) socket.destroy()
-          silent.close(resolve)
-        }),
-    )
-    const { port } = silent.address() as { port: number }
+    const port = await silentServer(t)
     const client = new MemcacheClient({ server: `127.0.0.1:${port}`, cmdTimeout: 30_000 })
     clients.push(client)
     const store = createAiohttpMemcachedStore(client, { timeout: 0.5 })

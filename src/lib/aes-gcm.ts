@@ -1,0 +1,82 @@
+/**
+ * Internal: AES-GCM sealing as `iv (12 bytes) ‖ ciphertext ‖ tag (16 bytes)`, with pooled random
+ * IVs. Used by the encrypted serializer and starsessions' AES-GCM encryptor. Never exported from
+ * the package.
+ *
+ * Subpath: none (internal to `sessionware`).
+ *
+ * @module
+ */
+
+import {
+  type CipherGCMTypes,
+  createCipheriv,
+  createDecipheriv,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto'
+
+/** GCM nonce length in bytes (96 bits, the size GCM is designed for). */
+export const IV_BYTES = 12
+/** GCM tag length in bytes. */
+export const TAG_BYTES = 16
+/** How many IVs one refill of the IV pool holds. */
+const IV_POOL_SIZE = 512
+
+let ivPool: Buffer = Buffer.alloc(0)
+let ivOffset = 0
+
+/**
+ * A fresh random IV, cut from a pool of CSPRNG bytes refilled {@link IV_POOL_SIZE} IVs at a time:
+ * each byte is handed out once, and a refill allocates a new buffer, so an IV already handed out
+ * never changes. Measured on a 2-core VM: a `randomBytes(12)` per seal cost about 16 µs, more than
+ * the whole seal of a small value with a pooled IV.
+ */
+export function nextIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * IV_POOL_SIZE)
+    ivOffset = 0
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES)
+  ivOffset += IV_BYTES
+  return iv
+}
+
+/** `iv ‖ ciphertext ‖ tag` of the UTF-8 `text`, with `aad` as associated data when given. */
+export function gcmSeal(
+  algorithm: CipherGCMTypes,
+  key: KeyObject,
+  text: string,
+  aad?: Uint8Array,
+  iv: Uint8Array = nextIv(),
+): Buffer {
+  const cipher = createCipheriv(algorithm, key, iv, { authTagLength: TAG_BYTES })
+  if (aad !== undefined) cipher.setAAD(aad)
+  const body = cipher.update(text, 'utf8')
+  return Buffer.concat([iv, body, cipher.final(), cipher.getAuthTag()])
+}
+
+/**
+ * The plaintext bytes of `sealed` (`iv ‖ ciphertext ‖ tag`).
+ *
+ * @throws when `sealed` is shorter than an IV and a tag, or the tag does not verify (wrong key,
+ *   other associated data, any change).
+ */
+export function gcmOpen(
+  algorithm: CipherGCMTypes,
+  key: KeyObject,
+  sealed: Uint8Array,
+  aad?: Uint8Array,
+): Buffer {
+  if (sealed.byteLength < IV_BYTES + TAG_BYTES) {
+    throw new RangeError('the sealed value is shorter than an IV and a tag')
+  }
+  const tagStart = sealed.byteLength - TAG_BYTES
+  const decipher = createDecipheriv(algorithm, key, sealed.subarray(0, IV_BYTES), {
+    authTagLength: TAG_BYTES,
+  })
+  if (aad !== undefined) decipher.setAAD(aad)
+  decipher.setAuthTag(sealed.subarray(tagStart))
+  const body = decipher.update(sealed.subarray(IV_BYTES, tagStart))
+  return Buffer.concat([body, decipher.final()])
+}
