@@ -50,7 +50,8 @@
 export type { RequestTransport } from '../core/cookie.ts'
 export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
 export type { AttachedRequest } from '../core/request.ts'
-export type { SessionStorage } from '../core/storage.ts'
+export type { SessionState } from '../core/session.ts'
+export type { LoadedSession, SessionStorage, WriteOutcome } from '../core/storage.ts'
 export { type AttachOptions, aliasRequest, attachRequest, isAttached } from './kit/attach.ts'
 export { withSessionCookies } from './kit/fetch-response.ts'
 export {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { SessionDecodeError } from '../errors.ts'
+
 /** The shape of session data: string keys, JSON-serialisable values (with the default serializer). */
 export type SessionData = Record<string, unknown>
 

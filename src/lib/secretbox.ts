@@ -126,7 +126,7 @@ export function jsBackend(xsalsa20poly1305: XSalsa20Poly1305): SecretboxBackend 
       }
     },
     random(target) {
-      globalThis.crypto.getRandomValues(target)
+      globalThis.crypto.getRandomValues(target as Uint8Array<ArrayBuffer>)
     },
   }
 }

@@ -10,14 +10,25 @@ import {
   type SessionStore,
 } from '../../src/index.ts'
 
-/** A server whose routes set one key, read everything, or log out; `gate` delays handlers. */
-async function serve(t: TestContext, store: SessionStore, gate?: Promise<void>) {
+/**
+ * A server whose routes set one key, read everything, or log out; `gate` delays the `slow`
+ * handlers after their load, and `onLoaded` hears that a slow handler has loaded.
+ */
+async function serve(
+  t: TestContext,
+  store: SessionStore,
+  gate?: Promise<void>,
+  onLoaded?: () => void,
+) {
   const sessions = createSessions({ storage: createServerStorage({ store }) })
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
       const session = await getSession(req)
-      if (gate && url.searchParams.has('slow')) await gate
+      if (gate && url.searchParams.has('slow')) {
+        onLoaded?.()
+        await gate
+      }
       // Hold every writer between its load and its write, so that all of them load the same version.
       if (url.searchParams.has('hold')) await new Promise((resolve) => setTimeout(resolve, 20))
       if (url.pathname === '/set') {
@@ -56,9 +67,13 @@ async function noResurrection(t: TestContext, store: SessionStore): Promise<void
   const gate = new Promise<void>((resolve) => {
     open = resolve
   })
-  const { base, cookie } = await serve(t, store, gate)
+  let loaded: () => void = () => {}
+  const hasLoaded = new Promise<void>((resolve) => {
+    loaded = resolve
+  })
+  const { base, cookie } = await serve(t, store, gate, loaded)
   const slow = fetch(`${base}/set?key=late&slow`, { headers: { cookie } })
-  await new Promise((resolve) => setTimeout(resolve, 50)) // the slow request has loaded
+  await hasLoaded // the slow request has loaded its session
   const logout = await fetch(`${base}/logout`, { headers: { cookie } })
   assert.match(logout.headers.getSetCookie()[0] ?? '', /Max-Age=0/)
   open()
