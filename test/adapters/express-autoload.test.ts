@@ -2,27 +2,18 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { ErrorRequestHandler } from 'express'
 import { autoloadSession, sessionMiddleware } from '../../src/adapters/express.ts'
-import {
-  type Session,
-  SessionConfigError,
-  type SessionData,
-  SessionStoreError,
-} from '../../src/index.ts'
+import { SessionConfigError, SessionStoreError } from '../../src/index.ts'
 import { accesses } from '../support/adapter-checks.ts'
 import { createFixture, type Fixture } from '../support/adapter-suite.ts'
 import {
   asyncHandler,
   EXPRESS_VERSIONS,
   type ExpressVersion,
+  eager,
   serveExpress,
   startExpress,
 } from '../support/express-app.ts'
 import { Client, json } from '../support/http.ts'
-
-/** `req.session` where the adapter loaded it, or undefined (typed here without `Register`). */
-function eager(req: object): Session<SessionData, SessionData> {
-  return (req as { session: Session<SessionData, SessionData> }).session
-}
 
 /** Whether `req.session` was set when the route ran. */
 function loaded(req: object): boolean {

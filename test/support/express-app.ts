@@ -27,7 +27,7 @@ import {
   sessionMiddleware,
 } from '../../src/adapters/express.ts'
 import { withUpgradeSessions } from '../../src/adapters/node.ts'
-import type { SessionManager } from '../../src/index.ts'
+import type { Session, SessionData, SessionManager } from '../../src/index.ts'
 import {
   createFixture,
   type Fixture,
@@ -38,7 +38,7 @@ import {
   WS_PATH,
   wsGreeting,
 } from './adapter-suite.ts'
-import { Client, errorCode, serve } from './http.ts'
+import { Client, errorCode, type HttpResult, serve, setCookieOf } from './http.ts'
 
 /** One Express major version under test. */
 export interface ExpressVersion {
@@ -198,4 +198,17 @@ export async function startExpress(
   app.use(options.onError ?? answerError(fixture.onError))
   const base = await serveExpress(t, app, fixture.sessions)
   return { client: new Client(base), fixture, base }
+}
+
+/**
+ * `req.session` where the adapter loaded it (`undefined` elsewhere). Typed here by hand: in this
+ * program express-session's types (of the benchmarks) keep `Request['session']`.
+ */
+export function eager(req: object): Session<SessionData, SessionData> {
+  return (req as { session: Session<SessionData, SessionData> }).session
+}
+
+/** The value of the session's Set-Cookie in a result, if any. */
+export function cookieOf(result: HttpResult): string | undefined {
+  return setCookieOf(result, 'session')?.value
 }
