@@ -119,10 +119,12 @@ const CREATE_ATTEMPTS = 3
  */
 export function createBlobStore(parts: BlobStoreParts, options: BlobStoreOptions): SessionStore {
   const { backend, layout, caller } = parts
-  const idFormat = options.idFormat ?? /^[0-9a-f]{32}$/
-  if (!(idFormat instanceof RegExp)) {
+  const given = options.idFormat ?? /^[0-9a-f]{32}$/
+  if (!(given instanceof RegExp)) {
     throw new SessionConfigError(`${caller}: idFormat must be a RegExp`)
   }
+  // Without the g and y flags, `test` keeps no state between calls.
+  const idFormat = new RegExp(given.source, given.flags.replace(/[gy]/g, ''))
   const timeout = timeoutOption(caller, 'timeout', options.timeout ?? 5)
   const clock = clockOption(caller, options.clock ?? Date.now)
   const casAttempts = options.casAttempts ?? 40

@@ -122,8 +122,9 @@ describe('aiohttp-session redis store on a real Redis', () => {
       )
       assert.equal(await client.exists(`AIOHTTP_SESSION_${id}`), 0)
     }
-    const custom = createAiohttpRedisStore(client, { idFormat: /^sess-[0-9]+$/ })
+    const custom = createAiohttpRedisStore(client, { idFormat: /^sess-[0-9]+$/g })
     await mustCreate(custom, record({ id: 'sess-42' }))
+    await mustCreate(custom, record({ id: 'sess-43' })) // a g flag keeps no state
     // Ids are stored as they are, so the ids must be random: pythonServerStorageOptions.
     assert.equal(pythonServerStorageOptions.hashIds, false)
     assert.match(pythonServerStorageOptions.generateId(), /^[0-9a-f]{32}$/)
