@@ -11,7 +11,6 @@ import { type CipherGCMTypes, createSecretKey } from 'node:crypto'
 import { SessionConfigError } from '../errors.ts'
 import { gcmOpen, gcmSeal, nextIv } from '../lib/aes-gcm.ts'
 import { buildFernetCodec, type IvSource, randomIv } from '../lib/fernet.ts'
-import { MAX_TOKEN_LENGTH } from '../lib/token.ts'
 
 /**
  * Turns the serialized session into the stored value and back, as a starsessions `Encryptor`
@@ -69,39 +68,26 @@ export const noEncryption: PayloadEncryptor = Object.freeze({
   decrypt: utf8,
 })
 
-/**
- * The longest token the Fernet encryptor reads back: 16 MiB, far above any session. Passed to
- * the Fernet codec as `maxTokenLength`; a codec that does not take that option yet reads tokens
- * of at most {@link MAX_TOKEN_LENGTH} characters (a cookie's limit).
- */
+/** The longest token the Fernet encryptor writes and reads back: 16 MiB, far above any session. */
 const MAX_STORED_TOKEN = 16 * 1024 * 1024
-
-/** Whether `codec` reads back a token longer than a cookie. */
-function readsLongTokens(codec: ReturnType<typeof buildFernetCodec>): boolean {
-  const payload = 'x'.repeat(MAX_TOKEN_LENGTH)
-  try {
-    return codec.decode(codec.encode(payload)).payload === payload
-  } catch {
-    return false
-  }
-}
 
 /** The Fernet encryptor with the IV source as a parameter (tests pin it); see the public one. */
 export function buildFernetEncryptor(
   options: FernetEncryptorOptions & { readonly clock?: () => number },
   nextIv: IvSource,
 ): PayloadEncryptor {
-  const input = { keys: options?.keys, clock: options?.clock, maxTokenLength: MAX_STORED_TOKEN }
-  const codec = buildFernetCodec(input, nextIv)
-  const longest = readsLongTokens(codec) ? MAX_STORED_TOKEN : MAX_TOKEN_LENGTH
+  const codec = buildFernetCodec(
+    { keys: options?.keys, clock: options?.clock, maxTokenLength: MAX_STORED_TOKEN },
+    nextIv,
+  )
   return Object.freeze({
     name: 'fernet',
     encrypt(payload: string): string {
       const token = codec.encode(payload)
-      if (token.length > longest) {
+      if (token.length > MAX_STORED_TOKEN) {
         // Never write what cannot be read back.
         throw new RangeError(
-          `fernet encryptor: the session makes a ${token.length}-character token, over the ${longest} the Fernet codec reads back`,
+          `fernet encryptor: the session makes a ${token.length}-character token, over the ${MAX_STORED_TOKEN} it reads back`,
         )
       }
       return token

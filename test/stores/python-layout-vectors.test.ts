@@ -232,6 +232,9 @@ describe('starsessions layout: FORMATS.md §2.2', () => {
     assert.equal(fernet.decrypt(Buffer.from(FERNET_VECTOR)), STARSESSIONS_PAYLOAD)
     const rotated = createFernetEncryptor({ keys: [new Uint8Array(32).fill(7), KEY_0_31] })
     assert.equal(rotated.decrypt(Buffer.from(FERNET_VECTOR)), STARSESSIONS_PAYLOAD)
+    // A value in a store is no cookie: tokens beyond 4096 characters are written and read.
+    const large = `{"text": "${'x'.repeat(100_000)}"}`
+    assert.equal(fernet.decrypt(Buffer.from(fernet.encrypt(large) as string)), large)
     const other = createFernetEncryptor({ keys: [new Uint8Array(32).fill(7)] })
     assert.equal(layout({ encryptor: other }).decode(FERNET_VECTOR, record.id, T * 1000), null)
   })
