@@ -114,3 +114,40 @@ test('npm run demo exits with code 2 and a message for an invalid store URL', as
   assert.equal(code, 2, stderr)
   assert.match(stderr, /invalid configuration: REDIS_URL must start with redis:\/\/ or rediss:\/\//)
 })
+
+test('SESSION_COMPAT: each library brings its storage, codec and cookie name by default', () => {
+  const aiohttp = parseConfig({ SESSION_COMPAT: 'aiohttp', SESSION_KEYS: 'k' }, '/tmp')
+  assert.deepEqual(
+    [aiohttp.store, aiohttp.codec, aiohttp.cookieName],
+    ['cookie', 'fernet', 'AIOHTTP_SESSION'],
+  )
+  const asgi = parseConfig({ SESSION_COMPAT: 'asgi' }, '/tmp')
+  assert.deepEqual([asgi.store, asgi.codec, asgi.cookieName], ['cookie', 'jwt', 'session'])
+  for (const compat of ['starsessions', 'starlette']) {
+    assert.equal(parseConfig({ SESSION_COMPAT: compat }, '/tmp').codec, 'itsdangerous')
+  }
+  const redis = parseConfig({ SESSION_COMPAT: 'aiohttp', SESSION_STORE: 'redis' }, '/tmp')
+  assert.equal(redis.serverUrl, DEFAULT_REDIS_URL)
+  // Python keys are taken in the Python form: no 32-character minimum.
+  assert.deepEqual(
+    parseConfig({ SESSION_COMPAT: 'starlette', SESSION_KEYS: 'secret' }, '/tmp').keys,
+    ['secret'],
+  )
+  assert.equal(parseConfig({}, '/tmp').compat, undefined)
+})
+
+test('SESSION_COMPAT: unknown libraries, and stores or codecs a library does not have, are refused', () => {
+  refused(
+    { SESSION_COMPAT: 'django' },
+    /SESSION_COMPAT must be aiohttp, starsessions, starlette or asgi/,
+  )
+  refused(
+    { SESSION_COMPAT: 'starlette', SESSION_STORE: 'redis' },
+    /works with SESSION_STORE cookie/,
+  )
+  refused({ SESSION_COMPAT: 'starsessions', SESSION_STORE: 'postgres' }, /cookie, redis/)
+  refused({ SESSION_COMPAT: 'asgi', SESSION_CODEC: 'nacl' }, /jwt, fernet, base64/)
+  refused({ SESSION_COMPAT: 'aiohttp', SESSION_CODEC: 'sealed' }, /fernet, nacl, simple/)
+  refused({ SESSION_CODEC: 'rot13' }, /SESSION_CODEC must be one of/)
+  refused({ SESSION_CODEC: 'sealed', SESSION_KEYS: 'short' }, /at least 32/)
+})
