@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { observeClient } from './client.ts'
 import { clearCookie, isLocalPlainHttp, setCookie } from './cookie.ts'
 import type { ResolvedOptions } from './options.ts'
 import { type CommitPlan, type PlanInput, planCommit, type Step } from './plan.ts'
@@ -68,6 +69,11 @@ function cookies(
   return [setCookie(options.cookie, value, maxAge, secure(options, rs), now)]
 }
 
+/** The steps that write the session's record, which then carries the client (`clientInfo`). */
+function writesRecord(step: Step): boolean {
+  return step === 'create' || step === 'patch' || step === 'touch' || step === 'renew'
+}
+
 /** Runs the plan's store steps: creation first, then the patch or touch, then every deletion. */
 async function run(
   options: ResolvedOptions,
@@ -121,6 +127,15 @@ export function commitState(
   const plan = planCommit(planInput(options, rs, state))
   const now = options.clock()
   if (plan.steps.length === 0) return cookies(options, rs, state, plan, 'ok', now)
+  if (options.clientInfo && plan.steps.some(writesRecord)) {
+    // Recorded only along with a write the plan makes anyway: never a write of its own.
+    state.client = observeClient(
+      rs.transport(),
+      rs.request,
+      options.clientAddress,
+      state.storedClient,
+    )
+  }
   return run(options, rs, state, plan.steps, now).then((outcome) =>
     cookies(options, rs, state, plan, outcome, now),
   )

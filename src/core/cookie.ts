@@ -102,7 +102,10 @@ export function clearCookie(options: ResolvedCookieOptions, secure: boolean): st
   })
 }
 
-/** What an adapter knows about how the request reached the server. */
+/**
+ * What an adapter knows about how the request reached the server (and, for `clientInfo`, who sent
+ * it).
+ */
 export interface RequestTransport {
   /** True when the connection was TLS (https). */
   readonly encrypted: boolean
@@ -115,6 +118,11 @@ export interface RequestTransport {
    * off, so it is safe to pass whether or not a proxy is trusted.
    */
   readonly forwardedProto?: string | null | undefined
+  /**
+   * The `User-Agent` header, when present. Read only with the `clientInfo` option, when the
+   * session's record is written.
+   */
+  readonly userAgent?: string | null | undefined
 }
 
 const LOCAL_HOST = /^(?:localhost|[^:]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i

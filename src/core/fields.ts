@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ClientInfo } from './client.ts'
 import type { Bag } from './session.ts'
 import type { Serializer, SessionFields, SessionPatch } from './types.ts'
 
@@ -18,6 +19,10 @@ export const MAX_AGE = 'm'
 export const RENEWED_AT = 'n'
 /** Metadata: the cookie mode, `'1'` persistent, `'0'` browser-session (absent: the default). */
 export const PERSISTENT = 'p'
+/** Metadata: the client's User-Agent, cleaned (option `clientInfo`). */
+export const USER_AGENT = 'u'
+/** Metadata: the client's last address (option `clientInfo`). */
+export const ADDRESS = 'a'
 
 /** What a session's fields decode to. */
 export interface DecodedFields {
@@ -26,6 +31,7 @@ export interface DecodedFields {
   maxAge: number | undefined
   renewedAt: number | undefined
   persistent: boolean | undefined
+  client: ClientInfo | undefined
 }
 
 function bagOf(): Bag {
@@ -43,7 +49,10 @@ export function decodeFields(fields: SessionFields, serializer: Serializer): Dec
     maxAge: undefined,
     renewedAt: undefined,
     persistent: undefined,
+    client: undefined,
   }
+  let userAgent: string | undefined
+  let address: string | undefined
   try {
     for (const name in fields) {
       const text = fields[name] as string
@@ -52,10 +61,13 @@ export function decodeFields(fields: SessionFields, serializer: Serializer): Dec
       else if (name === MAX_AGE) out.maxAge = positive(text)
       else if (name === RENEWED_AT) out.renewedAt = positive(text)
       else if (name === PERSISTENT) out.persistent = text === '1'
+      else if (name === USER_AGENT) userAgent = text
+      else if (name === ADDRESS) address = text
     }
   } catch {
     return null
   }
+  if (userAgent !== undefined || address !== undefined) out.client = { userAgent, address }
   return out
 }
 
@@ -73,6 +85,8 @@ export function encodeFields(view: DecodedFields, serializer: Serializer): Recor
   if (view.maxAge !== undefined) fields[MAX_AGE] = String(view.maxAge)
   if (view.renewedAt !== undefined) fields[RENEWED_AT] = String(view.renewedAt)
   if (view.persistent !== undefined) fields[PERSISTENT] = view.persistent ? '1' : '0'
+  if (view.client?.userAgent !== undefined) fields[USER_AGENT] = view.client.userAgent
+  if (view.client?.address !== undefined) fields[ADDRESS] = view.client.address
   return fields
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../errors.ts'
 import { commitState } from './commit.ts'
 import { type RequestTransport, readCookie } from './cookie.ts'
+import { ADDRESS, USER_AGENT } from './fields.ts'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.ts'
 import {
   type AttachedRequest,
@@ -31,6 +32,16 @@ export interface SessionInfo {
   readonly createdAt: Date
   readonly lastActiveAt: Date
   readonly expiresAt: Date
+  /**
+   * The `User-Agent` of the session's last recorded request (option `clientInfo`): untrusted
+   * text, escape it where you show it. Absent when none was recorded.
+   */
+  readonly userAgent?: string
+  /**
+   * The session's last recorded client address (option `clientInfo`). Absent when none was
+   * recorded.
+   */
+  readonly address?: string
 }
 
 /** A session manager created by {@link createSessions}. */
@@ -136,6 +147,8 @@ class Manager implements StateOwner {
       regenerated: false,
       committed: false,
       replaced: false,
+      storedClient: from?.client,
+      client: undefined,
       deadline: this.deadline,
       touchDue: this.touchDue,
       isPersistent: this.isPersistent,
@@ -284,12 +297,19 @@ export function createSessions<
     async listSessions(subject) {
       const store = manager.indexedStore()
       const records = await storeCall('list', () => store.listBySubject(subject))
-      return records.map((r) => ({
-        handle: r.id,
-        createdAt: new Date(r.createdAt),
-        lastActiveAt: new Date(r.lastActiveAt),
-        expiresAt: new Date(r.expiresAt),
-      }))
+      return records.map((r) => {
+        const info: { -readonly [K in keyof SessionInfo]: SessionInfo[K] } = {
+          handle: r.id,
+          createdAt: new Date(r.createdAt),
+          lastActiveAt: new Date(r.lastActiveAt),
+          expiresAt: new Date(r.expiresAt),
+        }
+        const userAgent = r.fields[USER_AGENT]
+        const address = r.fields[ADDRESS]
+        if (userAgent !== undefined) info.userAgent = userAgent
+        if (address !== undefined) info.address = address
+        return info
+      })
     },
     async revokeSession(handle, subject) {
       const store = manager.indexedStore()

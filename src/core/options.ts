@@ -144,6 +144,34 @@ export interface SessionOptions {
    */
   renewalGrace?: number
   /**
+   * Server storage: keep what a person needs to recognise a session in its record, for "your
+   * sessions" pages (`listSessions` returns them): the `User-Agent` header (control characters
+   * removed, cut to 512 characters) and the last client address (see `clientAddress`). They are
+   * written only along with a write the session gets anyway (a change, a due touch, creation,
+   * regenerate, renewal) and only when they differ from what is stored: never an extra store
+   * write, so a new address shows once the session is next written or touched (`touchAfter`).
+   * Both are personal data: turn this on when you show them to the user. Cookie storage records
+   * nothing (nothing is added to the cookie).
+   *
+   * @default false
+   */
+  clientInfo?: boolean
+  /**
+   * With `clientInfo`: the client address of a request, given the request object the adapter
+   * attached (node:http `IncomingMessage` for the node, Express, Fastify and Koa adapters; the
+   * Fetch `Request` for the Fetch and Hono adapters). `undefined` keeps the stored address.
+   * The default is the peer address the adapter reports: behind a reverse proxy or load balancer
+   * that is the proxy's address, so read the client's from the header your proxy sets (such as
+   * the last entry of `X-Forwarded-For` it appended). Trust such a header only from your own
+   * proxy: any client can send one. The Fetch API gives no peer address, so with the Fetch and
+   * Hono adapters no address is recorded unless this tells it (Bun: `server.requestIP(request)`).
+   * Called when the record is written, before the response goes out; an error it throws reaches
+   * the framework's error path. Requires `clientInfo: true`.
+   *
+   * @default the peer address the adapter reports (none with the Fetch and Hono adapters)
+   */
+  clientAddress?: (request: object) => string | null | undefined
+  /**
    * The clock, in epoch milliseconds. For tests.
    *
    * @default Date.now
@@ -176,6 +204,8 @@ export interface ResolvedOptions {
   readonly onInvalidCookie: ((reason: InvalidCookieReason, request: object) => void) | undefined
   readonly renewalIntervalMs: number | null
   readonly renewalGraceMs: number
+  readonly clientInfo: boolean
+  readonly clientAddress: ((request: object) => string | null | undefined) | undefined
   readonly clock: () => number
   /** `NODE_ENV` was `'production'` when the manager was created: Secure is never left off. */
   readonly production: boolean
@@ -296,6 +326,12 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options.onInvalidCookie !== undefined && typeof options.onInvalidCookie !== 'function') {
     fail('onInvalidCookie must be a function')
   }
+  const clientInfo = options.clientInfo ?? false
+  if (typeof clientInfo !== 'boolean') fail('clientInfo must be a boolean')
+  if (options.clientAddress !== undefined) {
+    if (typeof options.clientAddress !== 'function') fail('clientAddress must be a function')
+    if (!clientInfo) fail('clientAddress needs clientInfo: true (nothing is recorded without it)')
+  }
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     fail('clock must be a function returning epoch milliseconds')
   }
@@ -308,6 +344,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     onInvalidCookie: options.onInvalidCookie,
     renewalIntervalMs: renewal === null ? null : renewal * 1000,
     renewalGraceMs: grace * 1000,
+    clientInfo,
+    clientAddress: options.clientAddress,
     clock: options.clock ?? Date.now,
     production: isProduction(),
   })

@@ -12,7 +12,9 @@ import {
   SessionStoreError,
   type StoreOperation,
 } from '../errors.ts'
+import type { ClientInfo } from './client.ts'
 import {
+  ADDRESS,
   applyPatch,
   DATA,
   type DecodedFields,
@@ -22,6 +24,7 @@ import {
   MAX_AGE,
   PERSISTENT,
   RENEWED_AT,
+  USER_AGENT,
 } from './fields.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
@@ -155,8 +158,28 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       maxAge: state.maxAge,
       renewedAt: state.renewedAt !== state.createdAt ? state.renewedAt : undefined,
       persistent: state.persistent,
+      client: state.client,
     }
     return encodeFields(view, serializer)
+  }
+
+  /**
+   * Adds to `set` the client fields to write (option `clientInfo`): those that differ from `stored`,
+   * what the record keeps.
+   */
+  function clientFields(
+    client: ClientInfo | undefined,
+    stored: ClientInfo | undefined,
+    set: Record<string, string>,
+  ): Record<string, string> {
+    if (client === undefined) return set
+    if (client.userAgent !== undefined && client.userAgent !== stored?.userAgent) {
+      set[USER_AGENT] = client.userAgent
+    }
+    if (client.address !== undefined && client.address !== stored?.address) {
+      set[ADDRESS] = client.address
+    }
+    return set
   }
 
   /** The fields this request changed, as a patch. */
@@ -166,8 +189,8 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       expiresAt: state.deadline({ ...state, lastActiveAt: now }),
     }
     const c = state.changes
-    if (timesOnly || c === null) return { set: {}, unset: [], ...times }
-    const set: Record<string, string> = {}
+    const set = clientFields(state.client, state.storedClient, {})
+    if (timesOnly || c === null) return { set, unset: [], ...times }
     const unset: string[] = []
     let clearPrefix: string | undefined
     if (c.all) {
@@ -250,6 +273,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       flash: decoded.flash,
       version: record.version,
       rotated: false,
+      client: decoded.client,
     }
   }
 
@@ -321,10 +345,10 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
         // Patched by another request meanwhile: the new record takes their fields plus ours.
         const merged: SessionRecord = {
           id: newHandle,
-          fields: {
+          fields: clientFields(state.client, undefined, {
             ...applyPatch(current.fields, patch),
             [RENEWED_AT]: String(state.renewedAt),
-          },
+          }),
           version: newVersion + 1,
           createdAt: state.createdAt,
           lastActiveAt: now,

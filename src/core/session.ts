@@ -12,6 +12,7 @@ import {
   SessionReplacedError,
 } from '../errors.ts'
 import { KEY_ORDER } from '../lib/python-json.ts'
+import type { ClientInfo } from './client.ts'
 import type { SessionData } from './types.ts'
 
 /** The longest `maxAge` accepted: about 68 years, so every deadline stays a safe, finite time. */
@@ -88,6 +89,10 @@ export interface SessionState {
   committed: boolean | 'upgrade'
   /** `newSession()` replaced this session in its request: writes would be lost, so they throw. */
   replaced: boolean
+  /** The client as the loaded record keeps it (option `clientInfo`). */
+  storedClient: ClientInfo | undefined
+  /** The client to write with the record: set by the commit when `clientInfo` is on. */
+  client: ClientInfo | undefined
   /** Epoch ms at which the session expires, from the manager's timeouts. */
   deadline(state: SessionState): number
   /** True when this request will refresh the last-active time (a throttled touch is due). */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { InvalidCookieReason } from '../errors.ts'
+import type { ClientInfo } from './client.ts'
 import { type Bag, bag, type SessionState } from './session.ts'
 import type { SessionStore } from './types.ts'
 
@@ -33,6 +34,8 @@ export interface LoadedSession {
   readonly version: number
   /** Read with a key other than the writing key: re-issue the cookie. */
   readonly rotated: boolean
+  /** The client the record keeps (server storage, option `clientInfo`). */
+  readonly client?: ClientInfo | undefined
 }
 
 /** How a write that needs the stored session ended. */

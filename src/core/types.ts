@@ -94,7 +94,7 @@ export const STORE_CONTRACT_VERSION = 2
  * A session's stored fields: field name to text. The core names the fields and encodes each value
  * with the serializer on its own: `d:<key>` holds a data value, `f:<key>` a flash value, and names
  * without a colon hold the core's metadata (`m` the session's own idle timeout, `n` when the id was
- * last given, `p` the cookie mode). A store keeps names and texts exactly as given (any Unicode,
+ * last given, `p` the cookie mode, `u` and `a` the client's User-Agent and address). A store keeps names and texts exactly as given (any Unicode,
  * no NUL) and never interprets them, except `clearPrefix` in a {@link SessionPatch}.
  */
 export type SessionFields = Readonly<Record<string, string>>

@@ -196,42 +196,52 @@ describe('adapter kit: attachRequest, aliasRequest, holdNodeResponse', () => {
 })
 
 describe('adapter kit: transports', () => {
-  it('describes a node:http request: plain HTTP, Host, the peer address, X-Forwarded-Proto', async (t) => {
+  it('describes a node:http request: plain HTTP, Host, the peer address, X-Forwarded-Proto, User-Agent', async (t) => {
     const seen: RequestTransport[] = []
     const base = await serve(t, (req, res) => {
       seen.push(nodeTransport(req))
       res.end()
     })
     await new Client(base).get('/', { headers: { 'x-forwarded-proto': ['http', 'https'] } })
-    await new Client(base).get('/', { headers: { host: 'app.example' } })
+    await new Client(base).get('/', {
+      headers: { host: 'app.example', 'user-agent': 'curl/8.5.0' },
+    })
     assert.deepEqual(seen, [
       {
         encrypted: false,
         host: new URL(base).host,
         remoteAddress: '127.0.0.1',
         forwardedProto: 'http, https',
+        userAgent: undefined,
       },
       {
         encrypted: false,
         host: 'app.example',
         remoteAddress: '127.0.0.1',
         forwardedProto: undefined,
+        userAgent: 'curl/8.5.0',
       },
     ])
   })
 
   it('describes a Fetch request from its URL, without a peer address', () => {
     const tls = new Request('https://app.example:8443/a?b#c', {
-      headers: { 'x-forwarded-proto': 'https' },
+      headers: { 'x-forwarded-proto': 'https', 'user-agent': 'curl/8.5.0' },
     })
     assert.deepEqual(fetchTransport(tls), {
       encrypted: true,
       host: 'app.example:8443',
       forwardedProto: 'https',
+      userAgent: 'curl/8.5.0',
     })
     const plain: RequestTransport = fetchTransport(new Request('http://127.0.0.1:3000/'))
     assert.equal(plain.remoteAddress, undefined)
-    assert.deepEqual(plain, { encrypted: false, host: '127.0.0.1:3000', forwardedProto: null })
+    assert.deepEqual(plain, {
+      encrypted: false,
+      host: '127.0.0.1:3000',
+      forwardedProto: null,
+      userAgent: null,
+    })
   })
 })
 
