@@ -8,9 +8,10 @@
  */
 
 import { randomBytes } from 'node:crypto'
+import { pythonJsonSerializer } from '../compat/serializers.ts'
 import type { Serializer } from '../core/types.ts'
-import { pythonJsonStringify } from '../lib/python-json.ts'
-import { pythonJsonParse } from '../lib/python-json-parse.ts'
+
+export { pythonJsonSerializer }
 
 /**
  * A new session id as starsessions makes it (`secrets.token_hex(16)`): 32 lowercase hex digits of
@@ -22,21 +23,12 @@ export function pythonSessionId(): string {
 }
 
 /**
- * Python's JSON for each stored value: `pythonJsonStringify` (what `json.dumps` writes:
- * `", "` and `": "`, `\uXXXX` escapes, integral floats kept where they were read as such) and a
- * parser that also reads Python's `NaN` and `Infinity` and drops `__proto__` keys like the default
- * serializer. With it, the session a layout store writes is byte for byte what the Python library
- * writes for the same data.
- */
-export const pythonJsonSerializer: Serializer = Object.freeze({
-  stringify: (value: unknown): string => pythonJsonStringify(value),
-  parse: (text: string): unknown => pythonJsonParse(text),
-})
-
-/**
  * Spread into `createServerStorage` with a Python layout store: `hashIds: false` (the Python
  * library looks sessions up by the id in the cookie), `generateId: pythonSessionId` and
- * `serializer: pythonJsonSerializer`.
+ * `serializer: pythonJsonSerializer` (each stored value as Python's `json.dumps` writes it, so the
+ * session a layout store writes is byte for byte what the Python library writes for the same
+ * data). `aiohttpCompat({ store })` and `starsessionsCompat({ store })` of `sessionware/compat`
+ * apply it for you.
  *
  * @example
  * ```ts

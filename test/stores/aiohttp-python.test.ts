@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it, type TestContext } from 'node:test'
 import { MemcacheClient } from 'memcache-client'
+import { aiohttpCompat } from '../../src/compat/aiohttp.ts'
 import type { SessionStore } from '../../src/core/types.ts'
 import { pythonJsonStringify } from '../../src/lib/python-json.ts'
 import { createAiohttpMemcachedStore } from '../../src/stores/aiohttp-memcached.ts'
@@ -230,6 +231,26 @@ for (const [label, make] of BACKENDS) {
       assert.equal(read?.body.identity, null)
       assert.equal(read?.body.new, true)
       assert.deepEqual(read?.body.data, {})
+    })
+
+    it('the shortest program, aiohttpCompat({ store, maxAge }), shares sessions both ways', async (t) => {
+      const s = await setup(t, make)
+      if (s === null) return
+      const app = await serveLayoutApp(t, s.backend.store, {
+        cookieName: s.name,
+        sessions: aiohttpCompat({ store: s.backend.store, maxAge: MAX_AGE, cookieName: s.name }),
+      })
+      const written = await app.request('POST', '/write', { body: { set: DATA } })
+      const id = written.cookie as string
+      assert.match(id, HEX32)
+      const [read, changed] = s.python([
+        { method: 'GET', path: '/read', cookie: id },
+        { method: 'POST', path: '/write', cookie: id, body: { set: { python: true } } },
+      ])
+      assert.equal(read?.body.dumps, pythonJsonStringify(DATA))
+      assert.equal(changed?.body.identity, id)
+      const again = await app.request('GET', '/read', { cookie: id })
+      assert.deepEqual(again.body.data, { ...DATA, python: true })
     })
 
     it("sessionware's regenerate moves the session to a new id for Python too", async (t) => {

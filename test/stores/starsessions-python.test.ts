@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
+import { starsessionsCompat } from '../../src/compat/starsessions.ts'
 import { pythonJsonStringify } from '../../src/lib/python-json.ts'
 import {
   createAesGcmEncryptor,
@@ -135,6 +136,22 @@ for (const kind of KINDS) {
       assert.equal(flash.body.flash, 'saved ✓')
       const [again] = s.python([{ op: 'request', id }], key?.python) as [StarsessionsLoad]
       assert.equal(again.dumps, pythonJsonStringify({ ...DATA, python: [1, { two: 2.5 }] }))
+    })
+
+    it('the shortest program, starsessionsCompat({ store, lifetime }), shares sessions both ways', async (t) => {
+      const key = kind?.key()
+      const s = await setup(t, key?.ts())
+      if (s === null) return
+      const app = await serveLayoutApp(t, s.store, {
+        cookieName: 'session',
+        sessions: starsessionsCompat({ store: s.store, lifetime: LIFETIME }),
+      })
+      const id = pythonSessionId()
+      s.python([{ op: 'request', id, set: DATA }], key?.python)
+      const read = await app.request('POST', '/write', { cookie: id, body: { set: { ts: 1 } } })
+      assert.deepEqual(read.body, { id, isNew: false, data: { ...DATA, ts: 1 } })
+      const [loaded] = s.python([{ op: 'request', id }], key?.python) as [StarsessionsLoad]
+      assert.equal(loaded.dumps, pythonJsonStringify({ ...DATA, ts: 1 }))
     })
 
     it("sessionware's logout deletes the key; Python's empty session does too", async (t) => {

@@ -16,6 +16,7 @@ import {
   getSession,
   type Serializer,
   type ServerStorageOptions,
+  type SessionOptions,
   type SessionStore,
 } from '../../src/index.ts'
 import { pythonServerStorageOptions } from '../../src/stores/python-storage-options.ts'
@@ -31,6 +32,8 @@ export interface LayoutAppOptions {
   readonly storage?: Omit<ServerStorageOptions, 'store'>
   /** Called with the reason when a request's cookie cannot be used. */
   readonly onInvalidCookie?: (reason: string) => void
+  /** The manager's options as they are (a compat preset): every option above but the name is ignored. */
+  readonly sessions?: SessionOptions
 }
 
 /** The session as the app answers it. */
@@ -67,18 +70,22 @@ export async function serveLayoutApp(
   store: SessionStore,
   options: LayoutAppOptions,
 ): Promise<LayoutApp> {
-  const storage = createServerStorage({
-    store,
-    ...(options.storage ?? pythonServerStorageOptions),
-    ...(options.serializer ? { serializer: options.serializer } : {}),
-  })
-  const sessions = createSessions({
-    storage,
-    ...(options.onInvalidCookie ? { onInvalidCookie: options.onInvalidCookie } : {}),
-    cookie: { name: options.cookieName },
-    ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
-    ...(options.absoluteTimeout !== undefined ? { absoluteTimeout: options.absoluteTimeout } : {}),
-  })
+  const sessions =
+    options.sessions === undefined
+      ? createSessions({
+          storage: createServerStorage({
+            store,
+            ...(options.storage ?? pythonServerStorageOptions),
+            ...(options.serializer ? { serializer: options.serializer } : {}),
+          }),
+          ...(options.onInvalidCookie ? { onInvalidCookie: options.onInvalidCookie } : {}),
+          cookie: { name: options.cookieName },
+          ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
+          ...(options.absoluteTimeout !== undefined
+            ? { absoluteTimeout: options.absoluteTimeout }
+            : {}),
+        })
+      : createSessions(options.sessions)
   const server = http.createServer(
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1')
