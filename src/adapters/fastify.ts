@@ -9,7 +9,9 @@ import type { ServerResponse } from 'node:http'
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import type { SessionManager } from '../core/manager.ts'
 import { type AttachedRequest, getSession, newSession } from '../core/request.ts'
-import type { Session } from '../core/session.ts'
+// Aliased: inside `declare module 'fastify'`, `Session` would name @fastify/session's interface
+// wherever that package's types are in the same program.
+import type { Session as SessionwareSession } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
 import { isSessionError, SessionConfigError, SessionStoreError } from '../errors.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
@@ -24,12 +26,12 @@ declare module 'fastify' {
     getSession<
       Data extends SessionData = RegisteredData,
       Flash extends SessionData = RegisteredFlash<Data>,
-    >(): Promise<Session<Data, Flash>>
+    >(): Promise<SessionwareSession<Data, Flash>>
     /** A fresh, empty session replacing the cookie's (the same as `newSession(request)`). */
     newSession<
       Data extends SessionData = RegisteredData,
       Flash extends SessionData = RegisteredFlash<Data>,
-    >(): Promise<Session<Data, Flash>>
+    >(): Promise<SessionwareSession<Data, Flash>>
   }
 }
 
