@@ -129,8 +129,9 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   }
 
   /**
-   * An opaque, non-secret handle of the stored record (a hash of the id): safe to show, and to pass
-   * to `sessions.revokeSession()`. `null` for cookie storage.
+   * An opaque handle of the stored record (a hash of the id): safe to show, and to pass to
+   * `sessions.revokeSession()`. `null` for cookie storage. With `hashIds: false` (the Python
+   * layouts) it is the id itself: then never show or log it.
    */
   get handle(): string | null {
     return this.#s.handle
