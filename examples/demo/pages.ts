@@ -5,6 +5,7 @@
  * @module
  */
 import type { SessionInfo } from '../../src/index.ts'
+import { describeUserAgent } from './user-agent.ts'
 
 /** Escapes text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(value: unknown): string {
@@ -50,7 +51,8 @@ button.primary{background:#2680c2}button.danger{background:#ba2525}
 table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid #e4e7eb;vertical-align:middle}
 td form{margin:0}td button.danger{margin:0;padding:.3rem .7rem;font-size:.9rem}
-.badge{display:inline-block;background:#2680c2;color:#fff;border-radius:999px;padding:0 .6rem;font-size:.8rem}
+td.device{font-weight:600;min-width:10rem}td .muted{display:block;font-weight:400}
+.badge{display:inline-block;background:#2680c2;color:#fff;border-radius:999px;padding:0 .6rem;font-size:.8rem;white-space:nowrap}
 footer{max-width:44rem;margin:0 auto 2rem;padding:0 1.25rem}
 `
 
@@ -144,7 +146,21 @@ ${already}${problem}
   )
 }
 
-/** "Your sessions" for server storage: each active session with a revoke button. */
+/**
+ * The device cell of a session: browser and system named from the User-Agent (the full header in
+ * a tooltip), with the last address below. Both are whatever the client sent: escaped.
+ */
+function device(info: SessionInfo): string {
+  const name = escapeHtml(describeUserAgent(info.userAgent))
+  const tip = info.userAgent === undefined ? '' : ` title="${escapeHtml(info.userAgent)}"`
+  const address = info.address === undefined ? 'address unknown' : escapeHtml(info.address)
+  return `<td class="device"><span${tip}>${name}</span><span class="muted">${address}</span></td>`
+}
+
+/**
+ * "Your sessions" for server storage: each active session (browser, system and last address, when
+ * it was created and last active) with a revoke button.
+ */
 export function sessionsPage(
   frame: Frame,
   list: readonly SessionInfo[],
@@ -162,7 +178,7 @@ export function sessionsPage(
           : `<form method="post" action="/sessions/revoke">
 <input type="hidden" name="handle" value="${escapeHtml(info.handle)}">
 <button class="danger" type="submit">Revoke</button></form>`
-      return `<tr${info.handle === current ? ' class="current"' : ''}><td>${when(info.createdAt)}</td><td>${when(info.lastActiveAt)}</td><td>${action}</td></tr>`
+      return `<tr${info.handle === current ? ' class="current"' : ''}>${device(info)}<td>${when(info.createdAt)}</td><td>${when(info.lastActiveAt)}</td><td>${action}</td></tr>`
     })
     .join('\n')
   const others = list.some((info) => info.handle !== current)
@@ -176,7 +192,7 @@ export function sessionsPage(
 <h1>Your sessions</h1>
 <p>Where <strong>${escapeHtml(frame.user)}</strong> is signed in. Revoke a session you do not recognise.</p>
 <table>
-<thead><tr><th>Created</th><th>Last active</th><th></th></tr></thead>
+<thead><tr><th>Device</th><th>Created</th><th>Last active</th><th></th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

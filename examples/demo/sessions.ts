@@ -150,7 +150,9 @@ async function cookieCodec(
 }
 
 /**
- * Builds the session manager from environment variables (see `config.ts`).
+ * Builds the session manager from environment variables (see `config.ts`). Sessions on server
+ * storage keep their browser and last address (`clientInfo`) for the "your sessions" page; a
+ * `SESSION_COMPAT` preset is used as it is (its records are shared with the Python side).
  *
  * @throws {DemoConfigError} for an invalid configuration.
  */
@@ -184,6 +186,8 @@ export async function sessionsFromEnv(
         cookie: { name: config.cookieName },
         idleTimeout: config.idleTimeout,
         absoluteTimeout: config.absoluteTimeout,
+        // "Your sessions" shows each session's browser and last address (server storage only).
+        clientInfo: true,
       },
     )
   } catch (error) {
