@@ -1,9 +1,11 @@
 /**
- * Summarizes a V8 CPU profile (`node --cpu-prof`): where the time went, by category, by function
- * (self time) and, for sessionware's own code, by function including callees.
+ * Summarizes a V8 CPU profile (`node --cpu-prof`, or the benchmark's `--profile`): where the time
+ * went by stage (bench/stages.ts; in µs per request when the request count is known), by category,
+ * by function (self time) and, for sessionware's own code, by function including callees.
  *
- * Run: `node --import tsx bench/profile.ts <file.cpuprofile> [--top 25]`; `npm run bench --
- * --profile <target>` writes the profile of one benchmark server and prints this summary.
+ * Run: `node --import tsx bench/profile.ts <file.cpuprofile> [--top 25] [--requests N]`;
+ * `npm run bench -- --only <server> --profile <server>` profiles each scenario of that server after
+ * its rounds and prints this summary.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { stageOfStack } from './stages.ts'
 
 interface CallFrame {
   functionName: string
@@ -68,8 +71,15 @@ function pct(part: number, whole: number): string {
   return `${((part / whole) * 100).toFixed(1).padStart(5)}%`
 }
 
+/** What to summarize: how many functions, and the requests served (for µs per request). */
+export interface SummaryOptions {
+  readonly top?: number
+  readonly requests?: number
+}
+
 /** The summary of a profile, as printable lines. */
-export function summarizeProfile(file: string, top = 25): string[] {
+export function summarizeProfile(file: string, options: SummaryOptions = {}): string[] {
+  const top = options.top ?? 25
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map<number, ProfileNode>()
   const parent = new Map<number, number>()
@@ -82,6 +92,7 @@ export function summarizeProfile(file: string, top = 25): string[] {
   const self = new Map<string, number>()
   const inclusive = new Map<string, number>()
   const categories = new Map<string, number>()
+  const stages = new Map<string, number>()
   let total = 0
   let idle = 0
   profile.samples.forEach((id, index) => {
@@ -94,6 +105,13 @@ export function summarizeProfile(file: string, top = 25): string[] {
     self.set(k, (self.get(k) ?? 0) + delta)
     const c = category(node.callFrame)
     categories.set(c, (categories.get(c) ?? 0) + delta)
+    const stack = function* () {
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        yield (byId.get(at) as ProfileNode).callFrame
+      }
+    }
+    const stage = stageOfStack(stack())
+    stages.set(stage, (stages.get(stage) ?? 0) + delta)
     const seen = new Set<string>()
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = (byId.get(at) as ProfileNode).callFrame
@@ -109,6 +127,17 @@ export function summarizeProfile(file: string, top = 25): string[] {
   lines.push(
     `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages are of busy time)`,
   )
+  const requests = options.requests ?? 0
+  const perRequest = (time: number): string =>
+    requests > 0 ? `${(time / requests).toFixed(2).padStart(7)} µs/req  ` : ''
+  lines.push(
+    '',
+    `by stage (innermost wins)${requests > 0 ? `: ${(busy / requests).toFixed(2)} µs of CPU per request in all` : ''}:`,
+  )
+  for (const [name, time] of [...stages].sort((a, b) => b[1] - a[1])) {
+    if (name === '(idle)') continue
+    lines.push(`  ${perRequest(time)}${pct(time, busy)}  ${name}`)
+  }
   lines.push('', 'by category (self time):')
   for (const [name, time] of [...categories].sort((a, b) => b[1] - a[1])) {
     if (name === '(idle)') continue
@@ -131,11 +160,16 @@ export function summarizeProfile(file: string, top = 25): string[] {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' } },
+    options: { top: { type: 'string', default: '25' }, requests: { type: 'string', default: '0' } },
   })
   if (positionals.length === 0) {
-    console.error('usage: node --import tsx bench/profile.ts <file.cpuprofile> [--top 25]')
+    console.error(
+      'usage: node --import tsx bench/profile.ts <file.cpuprofile> [--top 25] [--requests N]',
+    )
     process.exit(2)
   }
-  for (const file of positionals) console.log(summarizeProfile(file, Number(values.top)).join('\n'))
+  for (const file of positionals) {
+    const options = { top: Number(values.top), requests: Number(values.requests) }
+    console.log(summarizeProfile(file, options).join('\n'))
+  }
 }

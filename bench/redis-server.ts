@@ -1,6 +1,6 @@
 /**
- * The benchmark's own redis-server, for the Redis targets (bench/targets.ts; re-exported by
- * bench/redis.ts): started by bench/run.ts on a free port of 127.0.0.1 with persistence off,
+ * The benchmark's own redis-server, for the Redis targets (bench/targets.ts): started by the
+ * benchmark (bench/phase.ts) on a free port of 127.0.0.1 with persistence off,
  * optionally pinned to a CPU, and stopped at the end of the run (also on errors and signals). Its
  * `INFO commandstats` counts the commands each route issues (a MONITOR connection tells which of
  * them ran inside Lua scripts), its `INFO cpu` the CPU time it used during a slice.
@@ -53,6 +53,8 @@ export interface RedisServer {
   countCommands(work: () => Promise<void>): Promise<CommandCalls>
   /** CPU seconds (user + system, all threads) redis-server has used so far (`INFO cpu`). */
   cpuSeconds(): Promise<number>
+  /** Bytes of memory Redis uses for its data (`INFO memory` `used_memory`). */
+  memoryBytes(): Promise<number>
   /** Stops it (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>
 }
@@ -235,6 +237,9 @@ export async function startRedis(dir: string, cpu: number | undefined): Promise<
     async cpuSeconds() {
       const fields = infoFields(await info.info('cpu'))
       return Number(fields.get('used_cpu_user') ?? 0) + Number(fields.get('used_cpu_sys') ?? 0)
+    },
+    async memoryBytes() {
+      return Number(infoFields(await info.info('memory')).get('used_memory') ?? 0)
     },
     async stop() {
       await info.close().catch(() => {})

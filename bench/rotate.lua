@@ -1,28 +1,44 @@
--- wrk script for the sessionware benchmark (bench/run.ts writes the arguments).
--- Usage: wrk -s bench/rotate.lua <url> -- <path> <cookie file>
--- Every request is GET <path>; the Cookie header cycles through the lines of <cookie file>
--- (one `name=value` a line; an empty file sends no Cookie header). Requests are formatted once,
--- in init, so rotating through 10,000 cookies costs wrk no more than sending one.
+-- wrk script of the sessionware benchmark (bench/load.ts writes the arguments).
+-- Usage: wrk -s bench/rotate.lua <url> -- <paths> <cookie file>
+-- <paths> is one path or several separated by commas (the warm-up loads every route at once).
+-- Every request is GET <path>, the Cookie header cycling through the lines of <cookie file> (one
+-- `name=value; ...` a line; an empty file sends no Cookie header); with several paths each cookie
+-- goes with each path in turn. Requests are formatted once, in init, so rotating through 10,000
+-- cookies costs wrk no more than sending one.
 -- `done` prints one line, `RESULT {json}`, that bench/load.ts parses.
 
 local requests = {}
 local count = 0
 local index = 0
 
+local function add(paths, cookie)
+  for _, path in ipairs(paths) do
+    count = count + 1
+    if cookie == nil then
+      requests[count] = wrk.format('GET', path)
+    else
+      requests[count] = wrk.format('GET', path, { Cookie = cookie })
+    end
+  end
+end
+
 function init(args)
-  local path = args[1] or '/'
+  local paths = {}
+  for path in string.gmatch(args[1] or '/', '[^,]+') do
+    paths[#paths + 1] = path
+  end
   local file = args[2]
+  local any = false
   if file ~= nil and file ~= '' then
     for line in io.lines(file) do
       if #line > 0 then
-        count = count + 1
-        requests[count] = wrk.format('GET', path, { Cookie = line })
+        any = true
+        add(paths, line)
       end
     end
   end
-  if count == 0 then
-    count = 1
-    requests[1] = wrk.format('GET', path)
+  if not any then
+    add(paths, nil)
   end
 end
 

@@ -1,6 +1,6 @@
 /**
- * What the HTTP benchmark measures: the servers (targets), the scenarios and the ratio targets.
- * Shared by the orchestrator (bench/run.ts) and the server child process (bench/server.ts).
+ * The servers the HTTP benchmark runs (its targets) and the scenarios it loads them with. Shared by
+ * the orchestrator and the server child process (bench/server.ts).
  *
  * @module
  */
@@ -16,6 +16,7 @@ export interface Scenario {
   readonly rotate: boolean
 }
 
+/** Every scenario, in the order they run within a round. */
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'none', route: 'none', rotate: false },
   { name: 'read', route: 'read', rotate: false },
@@ -29,108 +30,202 @@ export function scenarioLabel(scenario: Scenario, cookies: number): string {
   return `/${scenario.route}, 1 cookie`
 }
 
-export type Framework = 'node' | 'express' | 'fastify'
+/** The web framework a server runs on (`node`: node:http itself). */
+export type Framework = 'node' | 'express' | 'fastify' | 'koa' | 'hono'
 
+/** Where a server keeps its sessions (`none` for the bare servers). */
+export type Storage = 'none' | 'cookie' | 'memory' | 'redis' | 'postgres'
+
+/**
+ * Which runs include a target: `default` (`npm run bench`), `extra` (only when named with
+ * `--only`), `scale` (the scale run: a store holding a million sessions).
+ */
+export type Group = 'default' | 'extra' | 'scale'
+
+/** One benchmark server. */
 export interface Target {
   /** Id used on the command line (`--only`), in the JSON and by bench/server.ts. */
   readonly name: string
-  /** What the table prints. */
+  /** What the tables print. */
   readonly label: string
   readonly framework: Framework
-  /** True when the server has sessions: cookies are minted from its `/write` route. */
-  readonly sessions: boolean
-  /** The npm package whose version is reported. */
+  readonly storage: Storage
+  /** Who wrote the session code: nobody (bare), sessionware, or a competitor package. */
+  readonly kind: 'bare' | 'sessionware' | 'competitor'
+  readonly group: Group
+  /** The npm package whose version the results report. */
   readonly packageName?: string
   /**
-   * True when the server keeps its sessions in Redis: it needs the benchmark's own redis-server
-   * (its URL in the `BENCH_REDIS_URL` environment variable) and its Redis commands are counted.
+   * sessionware's codec for cookie storage: `sealed` (the recommended default, AES-256-GCM on
+   * node:crypto), `nacl` (libsodium secretbox) or `signed` (HMAC, readable by the client).
    */
-  readonly redis?: boolean
+  readonly codec?: 'sealed' | 'nacl' | 'signed'
   /** The key prefix of its sessions in Redis (each Redis target has its own). */
   readonly redisPrefix?: string
+  /** The PostgreSQL table of its sessions (each PostgreSQL target has its own). */
+  readonly table?: string
   /**
-   * sessionware's performance targets: the lowest acceptable ratio to bare node:http per scenario.
+   * Sessions the server creates in-process before it listens (the scale run). Their cookies come
+   * from the server itself instead of being minted over HTTP.
    */
-  readonly goals?: Partial<Record<Scenario['name'], number>>
+  readonly prefill?: number
 }
+
+/** The bare node:http server every measurement is paired with. */
+export const PAIR = 'node'
+/** The second bare node:http server: its ratio to {@link PAIR} shows the run's drift. */
+export const DRIFT = 'node-2'
+
+const bare = (framework: Framework, name: string, label: string, pkg?: string): Target => ({
+  name,
+  label,
+  framework,
+  storage: 'none',
+  kind: 'bare',
+  group: 'default',
+  ...(pkg === undefined ? {} : { packageName: pkg }),
+})
+
+type Options = Partial<Omit<Target, 'name' | 'label' | 'framework' | 'storage' | 'kind'>>
+
+const sw = (
+  framework: Framework,
+  storage: Storage,
+  name: string,
+  options: Options = {},
+): Target => {
+  const where = framework === 'node' ? '' : ` on ${FRAMEWORK_LABELS[framework]}`
+  const what =
+    storage === 'cookie'
+      ? `${options.codec ?? 'sealed'} cookie`
+      : storage === 'memory'
+        ? 'memory store'
+        : storage === 'redis'
+          ? 'Redis store'
+          : 'PostgreSQL store'
+  const many =
+    options.prefill === undefined ? '' : `, ${options.prefill.toLocaleString('en')} sessions`
+  return {
+    name,
+    label: `sessionware, ${what}${many}${where}`,
+    framework,
+    storage,
+    kind: 'sessionware',
+    group: 'default',
+    ...(storage === 'cookie' ? { codec: 'sealed' as const } : {}),
+    ...(storage === 'redis' ? { redisPrefix: `bench:${name}:` } : {}),
+    ...(storage === 'postgres' ? { table: `bench_${name.replaceAll('-', '_')}` } : {}),
+    ...options,
+  }
+}
+
+const rival = (
+  framework: Framework,
+  storage: Storage,
+  name: string,
+  label: string,
+  pkg: string,
+): Target => ({
+  name,
+  label,
+  framework,
+  storage,
+  kind: 'competitor',
+  group: 'default',
+  packageName: pkg,
+  ...(storage === 'redis' ? { redisPrefix: `bench:${name}:` } : {}),
+})
+
+/** How the tables name each framework. */
+export const FRAMEWORK_LABELS: Record<Framework, string> = {
+  node: 'node:http',
+  express: 'Express',
+  fastify: 'Fastify',
+  koa: 'Koa',
+  hono: 'Hono',
+}
+
+/** Sessions held by the scale run's stores. */
+export const SCALE_SESSIONS = 1_000_000
 
 export const TARGETS: readonly Target[] = [
-  { name: 'node', label: 'bare node:http', framework: 'node', sessions: false },
-  {
-    name: 'sessionware-sealed',
-    label: 'sessionware, sealed cookie',
-    framework: 'node',
-    sessions: true,
-    goals: { none: 0.97, read: 0.75, 'read-many': 0.6, write: 0.5 },
-  },
-  {
-    name: 'sessionware-memory',
-    label: 'sessionware, memory store',
-    framework: 'node',
-    sessions: true,
-    goals: { none: 0.97, read: 0.85, 'read-many': 0.85 },
-  },
-  {
-    name: 'sessionware-redis',
-    label: 'sessionware, Redis store',
-    framework: 'node',
-    sessions: true,
-    redis: true,
-    redisPrefix: 'bench:sessionware:',
-    goals: { none: 0.97, read: 0.6, 'read-many': 0.6 },
-  },
-  {
-    name: 'iron-session',
-    label: 'iron-session',
-    framework: 'node',
-    sessions: true,
-    packageName: 'iron-session',
-  },
-  {
-    name: 'express',
-    label: 'bare Express',
-    framework: 'express',
-    sessions: false,
-    packageName: 'express',
-  },
-  {
-    name: 'express-session',
-    label: 'express-session (MemoryStore)',
-    framework: 'express',
-    sessions: true,
-    packageName: 'express-session',
-  },
-  {
-    name: 'express-session-redis',
-    label: 'express-session + connect-redis',
-    framework: 'express',
-    sessions: true,
-    packageName: 'connect-redis',
-    redis: true,
-    redisPrefix: 'bench:express-session:',
-  },
-  {
-    name: 'fastify',
-    label: 'bare Fastify',
-    framework: 'fastify',
-    sessions: false,
-    packageName: 'fastify',
-  },
-  {
-    name: 'fastify-secure-session',
-    label: '@fastify/secure-session',
-    framework: 'fastify',
-    sessions: true,
-    packageName: '@fastify/secure-session',
-  },
-]
+  bare('node', PAIR, 'bare node:http'),
+  bare('node', DRIFT, 'bare node:http (second process)'),
+  sw('node', 'cookie', 'sessionware-sealed'),
+  sw('node', 'memory', 'sessionware-memory'),
+  sw('node', 'redis', 'sessionware-redis'),
+  rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),
 
-/** The bare server of a target's framework (itself for a bare server). */
-export function frameworkBaseline(target: Target): string {
-  return target.framework
-}
+  bare('express', 'express', 'bare Express', 'express'),
+  rival('express', 'memory', 'express-session', 'express-session (MemoryStore)', 'express-session'),
+  rival(
+    'express',
+    'redis',
+    'express-session-redis',
+    'express-session + connect-redis',
+    'connect-redis',
+  ),
+  sw('express', 'memory', 'sessionware-express-memory'),
+  sw('express', 'redis', 'sessionware-express-redis'),
+
+  bare('fastify', 'fastify', 'bare Fastify', 'fastify'),
+  rival(
+    'fastify',
+    'cookie',
+    'fastify-secure-session',
+    '@fastify/secure-session',
+    '@fastify/secure-session',
+  ),
+  rival(
+    'fastify',
+    'memory',
+    'fastify-session',
+    '@fastify/session (MemoryStore)',
+    '@fastify/session',
+  ),
+  sw('fastify', 'cookie', 'sessionware-fastify-sealed'),
+  sw('fastify', 'memory', 'sessionware-fastify-memory'),
+
+  bare('koa', 'koa', 'bare Koa', 'koa'),
+  rival('koa', 'cookie', 'koa-session', 'koa-session (signed cookie)', 'koa-session'),
+  sw('koa', 'cookie', 'sessionware-koa-sealed'),
+
+  bare('hono', 'hono', 'bare Hono (@hono/node-server)', 'hono'),
+  rival('hono', 'cookie', 'hono-sessions', 'hono-sessions (CookieStore)', 'hono-sessions'),
+  rival('hono', 'memory', 'hono-sessions-memory', 'hono-sessions (MemoryStore)', 'hono-sessions'),
+  sw('hono', 'cookie', 'sessionware-hono-sealed'),
+  sw('hono', 'memory', 'sessionware-hono-memory'),
+
+  // Extras: run only when named. The libsodium codec and the signed codec show what another
+  // codec would change; Express with a sealed cookie has no cookie-storage rival to compare with.
+  sw('node', 'cookie', 'sessionware-nacl', { codec: 'nacl', group: 'extra' }),
+  sw('node', 'cookie', 'sessionware-signed', { codec: 'signed', group: 'extra' }),
+  sw('koa', 'cookie', 'sessionware-koa-signed', { codec: 'signed', group: 'extra' }),
+  sw('express', 'cookie', 'sessionware-express-sealed', { group: 'extra' }),
+  sw('node', 'postgres', 'sessionware-postgres', { group: 'extra' }),
+
+  // The scale run: the same servers over stores that hold a million sessions.
+  sw('node', 'memory', 'sessionware-memory-1m', { group: 'scale', prefill: SCALE_SESSIONS }),
+  sw('node', 'redis', 'sessionware-redis-1m', { group: 'scale', prefill: SCALE_SESSIONS }),
+  sw('node', 'postgres', 'sessionware-postgres-1m', { group: 'scale', prefill: SCALE_SESSIONS }),
+]
 
 /** Finds a target by name. */
 export function targetByName(name: string): Target | undefined {
   return TARGETS.find((t) => t.name === name)
 }
+
+/** The bare server of a target's framework (`express` for every Express target, and so on). */
+export function frameworkBaseline(target: Target): Target {
+  const found = TARGETS.find((t) => t.kind === 'bare' && t.framework === target.framework)
+  return found as Target
+}
+
+/** Whether a target needs the benchmark's redis-server. */
+export const needsRedis = (target: Target): boolean => target.storage === 'redis'
+
+/** Whether a target needs the benchmark's PostgreSQL server. */
+export const needsPostgres = (target: Target): boolean => target.storage === 'postgres'
+
+/** Whether a target answers with sessions (cookies are minted or prefilled for it). */
+export const hasSessions = (target: Target): boolean => target.kind !== 'bare'

@@ -1,0 +1,162 @@
+/**
+ * The benchmark's command line. Every option is bounded, so no combination runs for hours; each
+ * also reads an environment variable (`--rounds 5` or `BENCH_ROUNDS=5`).
+ *
+ * @module
+ */
+
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ROOT } from './processes.ts'
+import { SCALE_SESSIONS, SCENARIOS, type Scenario } from './targets.ts'
+
+/** The resolved options. */
+export interface Config {
+  /** `--only` entries (empty: everything). */
+  readonly only: string[]
+  readonly scenarios: Scenario[]
+  readonly rounds: number
+  /** Seconds per slice. */
+  readonly duration: number
+  /** Warm-up seconds per server, every route at once, before the first round. */
+  readonly warmup: number
+  readonly connections: number
+  readonly cookies: number
+  /** The time budget of the whole run, in minutes: no round starts that would end after it. */
+  readonly budget: number
+  readonly pin: boolean
+  readonly redisPin: boolean
+  /** Sequential requests per route for counting Redis commands (0: no count). */
+  readonly countRequests: number
+  readonly mintTimeout: number
+  /** Servers to profile after their rounds, and the seconds per scenario. */
+  readonly profile: string[]
+  readonly profileSeconds: number
+  /** Sessions in the scale run's stores. */
+  readonly scaleSessions: number
+  readonly out: string
+  readonly reuseBuild: boolean
+  readonly list: boolean
+}
+
+export const HELP = `npm run bench [-- options]     (bench/README.md explains the method)
+
+  --only LIST         what to run, comma-separated (default: everything):
+                        http     the HTTP comparison of every default server
+                        scale    the scale run (a million sessions, a user's 10,000 sessions,
+                                 the cost of importing sessionware)
+                        a server name or prefix (sessionware-sealed, express-session, …),
+                        a framework (express, fastify, koa, hono: every server on it),
+                        a storage (cookie, memory, redis, postgres), sessionware, extra
+                      bare node:http (twice), each server's bare framework and the servers its
+                      goals compare it with are added
+  --routes LIST       none, read (both /read scenarios), read-many, write (default: all)
+  --rounds N          paired rounds, 1 to 20 (default 3)
+  --duration S        seconds per slice, 1 to 10 (default 1)
+  --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 2)
+  --connections N     keep-alive connections, 1 to 256 (default 32)
+  --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
+  --budget M          minutes the whole run may take, 1 to 60 (default 15): no round starts
+                      that would end after it
+  --no-pin            do not pin servers and wrk to separate CPUs
+  --no-redis-pin      do not pin redis-server to wrk's CPU
+  --count-requests N  sequential requests per route counting Redis commands, 0 to 1000 (default 100)
+  --mint-timeout S    bound on minting the rotating cookies per server, 1 to 120 (default 40)
+  --profile LIST      servers to CPU-profile after their rounds (each scenario, see below)
+  --profile-seconds S seconds of load per profiled scenario, 1 to 30 (default 5)
+  --scale-sessions N  sessions in the scale run's stores, 1000 to 2000000 (default 1000000)
+  --out FILE          the JSON results (default bench/results/latest.json)
+  --reuse-build       keep the previous run's compiled servers
+  --list              print the servers and goals, then exit
+  --help              this text`
+
+function bounded(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) {
+  const value = raw === undefined || raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${raw}`)
+  }
+  return value
+}
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+/** Parses argv and the BENCH_* environment; null when `--help` was asked. */
+export function readConfig(argv: string[] = process.argv.slice(2)): Config | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      routes: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      cookies: { type: 'string' },
+      budget: { type: 'string' },
+      'no-pin': { type: 'boolean' },
+      'no-redis-pin': { type: 'boolean' },
+      'count-requests': { type: 'string' },
+      'mint-timeout': { type: 'string' },
+      profile: { type: 'string' },
+      'profile-seconds': { type: 'string' },
+      'scale-sessions': { type: 'string' },
+      out: { type: 'string' },
+      'reuse-build': { type: 'boolean' },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) return null
+  const env = (name: string): string | undefined =>
+    process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`]
+  const text = (name: keyof typeof values): string | undefined =>
+    (values[name] as string | undefined) ?? env(name)
+  const num = (name: keyof typeof values, fallback: number, min: number, max: number) =>
+    bounded(name, text(name), fallback, min, max)
+  const routes = list(text('routes'))
+  for (const route of routes) {
+    if (!['none', 'read', 'read-many', 'write'].includes(route)) {
+      throw new Error(`--routes: unknown route ${route} (none, read, read-many, write)`)
+    }
+  }
+  const cookies = num('cookies', 10_000, 0, 20_000)
+  const scenarios = SCENARIOS.filter(
+    (s) =>
+      (routes.length === 0 ||
+        routes.includes(s.name) ||
+        (s.name === 'read-many' && routes.includes('read'))) &&
+      !(s.rotate && cookies === 0),
+  )
+  const config: Config = {
+    only: list(text('only')),
+    scenarios,
+    rounds: num('rounds', 3, 1, 20),
+    duration: num('duration', 1, 1, 10),
+    warmup: num('warmup', 2, 0, 10),
+    connections: num('connections', 32, 1, 256),
+    cookies,
+    budget: num('budget', 15, 1, 60),
+    pin: !(values['no-pin'] ?? env('no-pin') === '1'),
+    redisPin: !(values['no-redis-pin'] ?? env('no-redis-pin') === '1'),
+    countRequests: num('count-requests', 100, 0, 1000),
+    mintTimeout: num('mint-timeout', 40, 1, 120),
+    profile: list(text('profile')),
+    profileSeconds: num('profile-seconds', 5, 1, 30),
+    scaleSessions: num('scale-sessions', SCALE_SESSIONS, 1000, 2_000_000),
+    out: text('out') ?? join(ROOT, 'bench', 'results', 'latest.json'),
+    reuseBuild: values['reuse-build'] ?? false,
+    list: values.list ?? false,
+  }
+  return config
+}
