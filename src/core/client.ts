@@ -54,9 +54,14 @@ export function observeClient(
   clientAddress: ((request: object) => string | null | undefined) | undefined,
   stored: ClientInfo | undefined,
 ): ClientInfo {
+  const userAgent = transport.userAgent
   const address = clientAddress ? clientAddress(request) : transport.remoteAddress
+  // What the record holds is clean already: the same text needs no cleaning (the usual case).
   return {
-    userAgent: cleanText(transport.userAgent, MAX_USER_AGENT) ?? stored?.userAgent,
-    address: cleanAddress(address) ?? stored?.address,
+    userAgent:
+      userAgent === stored?.userAgent
+        ? userAgent
+        : (cleanText(userAgent, MAX_USER_AGENT) ?? stored?.userAgent),
+    address: address === stored?.address ? address : (cleanAddress(address) ?? stored?.address),
   }
 }
