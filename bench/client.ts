@@ -14,7 +14,7 @@ import type { RunningServer } from './processes.ts'
 import { hasSessions } from './targets.ts'
 
 /** Connections used to mint cookies. */
-const MINT_CONCURRENCY = 16
+const MINT_CONCURRENCY = 32
 
 /** A response, as far as the checks need it. */
 export interface Answer {
@@ -27,7 +27,7 @@ export interface Answer {
 export function get(port: number, path: string, cookie?: string, agent?: Agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, agent, headers: cookie ? { cookie } : {}, timeout: 10_000 },
+      { host: '127.0.0.1', port, path, agent, headers: cookie ? { cookie } : {}, timeout: 30_000 },
       (res) => {
         let body = ''
         res.setEncoding('utf8')
@@ -146,8 +146,9 @@ async function check(server: RunningServer, seed: string, many: string[]) {
 }
 
 /**
- * Mints (or, for a prefilled server, takes from its ready message) the seed cookie and `cookies`
- * rotating ones, writes them to files in `dir`, and checks every route.
+ * Mints (or, for a sessionware server, takes from its ready message: it created its sessions
+ * in-process) the seed cookie and `cookies` rotating ones, writes them to files in `dir`, and
+ * checks every route.
  */
 export async function prepare(
   server: RunningServer,

@@ -53,7 +53,7 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --routes LIST       none, read (both /read scenarios), read-many, write (default: all)
   --rounds N          paired rounds, 1 to 20 (default 3)
   --duration S        seconds per slice, 1 to 10 (default 1)
-  --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 2)
+  --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
   --budget M          minutes the whole run may take, 1 to 60 (default 15): no round starts
@@ -61,7 +61,7 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --no-pin            do not pin servers and wrk to separate CPUs
   --no-redis-pin      do not pin redis-server to wrk's CPU
   --count-requests N  sequential requests per route counting Redis commands, 0 to 1000 (default 100)
-  --mint-timeout S    bound on minting the rotating cookies per server, 1 to 120 (default 40)
+  --mint-timeout S    bound on minting the rotating cookies per server, 1 to 300 (default 90)
   --profile LIST      servers to CPU-profile after their rounds (each scenario, see below)
   --profile-seconds S seconds of load per profiled scenario, 1 to 30 (default 5)
   --scale-sessions N  sessions in the scale run's stores, 1000 to 2000000 (default 1000000)
@@ -143,14 +143,14 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     scenarios,
     rounds: num('rounds', 3, 1, 20),
     duration: num('duration', 1, 1, 10),
-    warmup: num('warmup', 2, 0, 10),
+    warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),
     cookies,
     budget: num('budget', 15, 1, 60),
     pin: !(values['no-pin'] ?? env('no-pin') === '1'),
     redisPin: !(values['no-redis-pin'] ?? env('no-redis-pin') === '1'),
     countRequests: num('count-requests', 100, 0, 1000),
-    mintTimeout: num('mint-timeout', 40, 1, 120),
+    mintTimeout: num('mint-timeout', 90, 1, 300),
     profile: list(text('profile')),
     profileSeconds: num('profile-seconds', 5, 1, 30),
     scaleSessions: num('scale-sessions', SCALE_SESSIONS, 1000, 2_000_000),

@@ -31,8 +31,9 @@ import { type CommandCount, countCommands } from './redis-commands.ts'
 import { hasRedisServer, killRedisServers, type RedisServer, startRedis } from './redis-server.ts'
 import { loadOptions, runRounds } from './rounds.ts'
 import type { Phase } from './selection.ts'
+import type { PrefillReport } from './servers/prefill.ts'
 import type { Slice } from './stats.ts'
-import { needsPostgres, needsRedis, type Target } from './targets.ts'
+import { needsPostgres, needsRedis, type Scenario, type Target, targetByName } from './targets.ts'
 
 /** Where the processes run. */
 export interface Cpus {
@@ -49,7 +50,7 @@ export interface PhaseResult {
   readonly slices: Slice[]
   readonly rounds: number
   readonly prepared: Record<string, Omit<Prepared, 'oneFile' | 'manyFile'>>
-  readonly prefill: Record<string, RunningServer['prefill']>
+  readonly prefill: Record<string, PrefillReport>
   readonly commandCounts: CommandCount[]
   readonly services: { redis?: string; postgres?: string }
   readonly notes: string[]
@@ -59,6 +60,8 @@ export interface PhaseResult {
 }
 
 const PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles')
+/** Servers started and prepared at once. */
+const LAUNCH_CONCURRENCY = 4
 
 /** Kills the services however the process ends. */
 export function killServices(): void {
@@ -96,25 +99,20 @@ async function profile(
   config: Config,
   server: RunningServer,
   prepared: Prepared,
-  phase: Phase,
+  scenarios: readonly Scenario[],
   cpus: Cpus,
 ) {
   mkdirSync(PROFILE_DIR, { recursive: true })
   const lines: string[] = []
-  for (const scenario of phase.scenarios) {
+  const plan = {
+    prepared: new Map([[server.target.name, prepared]]),
+    connections: config.connections,
+    cpu: cpus.load,
+  }
+  for (const scenario of scenarios) {
     const file = join(PROFILE_DIR, `${server.target.name}-${scenario.name}.cpuprofile`)
     await startProfile(server)
-    const options = loadOptions(
-      {
-        prepared: new Map([[server.target.name, prepared]]),
-        connections: config.connections,
-        cpu: cpus.load,
-      },
-      server,
-      scenario,
-      config.profileSeconds,
-    )
-    const result = await runLoad(options)
+    const result = await runLoad(loadOptions(plan, server, scenario, config.profileSeconds))
     await stopProfile(server, file)
     lines.push(
       '',
@@ -125,7 +123,44 @@ async function profile(
   return lines
 }
 
-/** Runs one phase; `deadline` bounds its rounds; `dir` holds the cookie files. */
+/** Starts a server (sessionware's create their sessions in-process) and gets its cookies. */
+async function launch(
+  target: Target,
+  phase: Phase,
+  config: Config,
+  entry: string,
+  dir: string,
+  cpus: Cpus,
+  env: Record<string, string>,
+): Promise<{ server: RunningServer; prepared: Prepared; startSeconds: number }> {
+  const mine = phase.scenariosOf.get(target.name) ?? phase.scenarios
+  const rotating = mine.some((s) => s.rotate) ? config.cookies : 0
+  // sessionware's servers create their sessions in-process (bench/servers/prefill.ts).
+  const count = target.prefill === undefined ? rotating + 1 : config.scaleSessions
+  const started = Date.now()
+  const server = await startServer(entry, target, {
+    cpu: cpus.server,
+    env: {
+      ...env,
+      BENCH_SAMPLE: String(rotating),
+      ...(target.kind === 'sessionware' ? { BENCH_PREFILL: String(count) } : {}),
+    },
+    readySeconds: target.prefill === undefined ? 120 : 900,
+  })
+  const startSeconds = (Date.now() - started) / 1000
+  try {
+    return {
+      server,
+      prepared: await prepare(server, dir, rotating, config.mintTimeout),
+      startSeconds,
+    }
+  } catch (error) {
+    await stopServer(server)
+    throw error
+  }
+}
+
+/** Runs the rounds and everything around them; `deadline` bounds the rounds. */
 export async function runPhase(
   phase: Phase,
   config: Config,
@@ -140,65 +175,75 @@ export async function runPhase(
   const servers = new Map<string, RunningServer>()
   const prepared = new Map<string, Prepared>()
   const commandCounts: CommandCount[] = []
+  const scenariosOf = (name: string): readonly Scenario[] =>
+    phase.scenariosOf.get(name) ?? phase.scenarios
   let outcome: { slices: Slice[]; rounds: number } = { slices: [], rounds: 0 }
   try {
-    const env: Record<string, string> = { BENCH_SAMPLE: String(config.cookies) }
+    const env: Record<string, string> = {}
     if (redis) env.BENCH_REDIS_URL = redis.url
     if (postgres) env.BENCH_POSTGRES_URL = postgres.url
-    for (const target of targets) {
-      const prefill: Record<string, string> =
-        target.prefill === undefined ? {} : { BENCH_PREFILL: String(config.scaleSessions) }
-      const started = Date.now()
-      const server = await startServer(entry, target, {
-        cpu: cpus.server,
-        env: { ...env, ...prefill },
-        readySeconds: target.prefill === undefined ? 60 : 900,
-      })
-      servers.set(target.name, server)
-      if (server.prefill) {
-        const p = server.prefill
+    // A few servers at a time (the scale servers first: their prefills wait on Redis and
+    // PostgreSQL while the others mint); every server at once would starve them all.
+    const began = Date.now()
+    const queue = [...targets].sort(
+      (a, b) => Number(b.prefill !== undefined) - Number(a.prefill !== undefined),
+    )
+    const one = async (target: Target): Promise<void> => {
+      const l = await launch(target, phase, config, entry, dir, cpus, env)
+      servers.set(target.name, l.server)
+      prepared.set(target.name, l.prepared)
+      const p = l.server.prefill
+      if (p && target.prefill !== undefined) {
         log(
-          `prefill:  ${target.name}: ${p.sessions.toLocaleString('en')} sessions (${p.created.toLocaleString('en')} created one by one) in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+          `prefill:  ${target.name}: ${p.sessions.toLocaleString('en')} sessions (${p.created.toLocaleString('en')} created one by one) in ${l.startSeconds.toFixed(0)} s`,
         )
       }
-    }
-    for (const server of servers.values()) {
-      const p = await prepare(
-        server,
-        dir,
-        phase.scenarios.some((s) => s.rotate) ? config.cookies : 0,
-        config.mintTimeout,
-      )
-      prepared.set(server.target.name, p)
       if (
-        p.cookies < config.cookies &&
-        server.target.kind !== 'bare' &&
-        phase.scenarios.some((s) => s.rotate)
+        l.prepared.cookies < (scenariosOf(target.name).some((s) => s.rotate) ? config.cookies : 0)
       ) {
         notes.push(
-          `${server.target.name}: only ${p.cookies} rotating cookies (mint bound ${config.mintTimeout} s)`,
+          `${target.name}: only ${l.prepared.cookies} rotating cookies (mint bound ${config.mintTimeout} s)`,
         )
       }
     }
-    log(`setup:    cookies minted and every route checked on ${servers.size} servers`)
+    const launched = await Promise.allSettled(
+      Array.from({ length: LAUNCH_CONCURRENCY }, async () => {
+        for (let t = queue.shift(); t !== undefined; t = queue.shift()) await one(t)
+      }),
+    )
+    const failed = launched.find((r) => r.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
+    log(
+      `setup:    ${servers.size} servers started, cookies made and every route checked in ${((Date.now() - began) / 1000).toFixed(0)} s`,
+    )
+    // The rounds run the servers in the order of TARGETS.
+    const ordered = new Map(targets.map((t) => [t.name, servers.get(t.name) as RunningServer]))
     if (redis !== undefined && config.countRequests > 0) {
-      for (const server of servers.values()) {
+      for (const server of ordered.values()) {
         if (!needsRedis(server.target)) continue
         const p = prepared.get(server.target.name) as Prepared
         commandCounts.push(
-          ...(await countCommands(redis, server, p, phase.scenarios, config.countRequests)),
+          ...(await countCommands(
+            redis,
+            server,
+            p,
+            scenariosOf(server.target.name),
+            config.countRequests,
+          )),
         )
       }
     }
     if (config.warmup > 0) {
-      const paths = [...new Set(phase.scenarios.map((s) => `/${s.route}`))].join(',')
-      for (const server of servers.values()) {
+      for (const server of ordered.values()) {
+        const paths = [...new Set(scenariosOf(server.target.name).map((s) => `/${s.route}`))].join(
+          ',',
+        )
         const p = prepared.get(server.target.name) as Prepared
-        const file = p.cookies > 0 ? p.manyFile : p.oneFile
+        const cookieFile = p.cookies > 0 ? p.manyFile : p.oneFile
         await runLoad({
           port: server.port,
           path: paths,
-          cookieFile: file,
+          cookieFile,
           connections: config.connections,
           seconds: config.warmup,
           cpu: cpus.load,
@@ -207,9 +252,10 @@ export async function runPhase(
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
     outcome = await runRounds({
-      servers,
+      servers: ordered,
       prepared,
       scenarios: phase.scenarios,
+      scenariosOf: phase.scenariosOf,
       rounds: config.rounds,
       seconds: config.duration,
       connections: config.connections,
@@ -227,7 +273,7 @@ export async function runPhase(
         )
       },
     })
-    for (const server of servers.values()) {
+    for (const server of ordered.values()) {
       const seed = readFileSync(
         (prepared.get(server.target.name) as Prepared).oneFile,
         'utf8',
@@ -236,17 +282,16 @@ export async function runPhase(
         notes.push(`${server.target.name}: the seed session did not survive the load`)
     }
     for (const name of config.profile) {
-      const server = servers.get(name)
-      if (server !== undefined) {
-        for (const line of await profile(
-          config,
-          server,
-          prepared.get(name) as Prepared,
-          phase,
-          cpus,
-        ))
-          log(line)
-      }
+      const server = ordered.get(name)
+      if (server === undefined) continue
+      const lines = await profile(
+        config,
+        server,
+        prepared.get(name) as Prepared,
+        scenariosOf(name),
+        cpus,
+      )
+      for (const line of lines) log(line)
     }
   } finally {
     await Promise.all([...servers.values()].map(stopServer))
@@ -260,6 +305,9 @@ export async function runPhase(
       notes.push(`stderr of ${server.target.name}: ${server.stderr.trim().slice(0, 2000)}`)
   }
   const strip = ({ oneFile: _a, manyFile: _b, ...rest }: Prepared) => rest
+  const reports = [...servers].filter(
+    ([name, s]) => s.prefill && targetByName(name)?.prefill !== undefined,
+  )
   return {
     phase,
     targets,
@@ -267,12 +315,10 @@ export async function runPhase(
     rounds: outcome.rounds,
     prepared: Object.fromEntries([...prepared].map(([name, p]) => [name, strip(p)])),
     prefill: Object.fromEntries(
-      [...servers]
-        .filter(([, s]) => s.prefill)
-        .map(([name, s]) => [
-          name,
-          { ...s.prefill, cookies: [], seed: '' } as RunningServer['prefill'],
-        ]),
+      reports.map(([name, s]) => [
+        name,
+        { ...(s.prefill as PrefillReport), cookies: [], seed: '' },
+      ]),
     ),
     commandCounts,
     services: {

@@ -21,6 +21,8 @@ export interface RoundPlan {
   readonly servers: ReadonlyMap<string, RunningServer>
   readonly prepared: ReadonlyMap<string, Prepared>
   readonly scenarios: readonly Scenario[]
+  /** The scenarios each server runs (all when absent). */
+  readonly scenariosOf: ReadonlyMap<string, readonly Scenario[]>
   readonly rounds: number
   /** Seconds per slice. */
   readonly seconds: number
@@ -95,7 +97,9 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
     const scenarios = [...plan.scenarios.slice(shift), ...plan.scenarios.slice(0, shift)]
     for (const scenario of scenarios) {
       const sequence = [pair]
-      for (const name of order([...plan.servers.keys()], round)) {
+      const runs = (name: string): boolean =>
+        plan.scenariosOf.get(name)?.some((s) => s.name === scenario.name) ?? true
+      for (const name of order([...plan.servers.keys()].filter(runs), round)) {
         sequence.push(plan.servers.get(name) as RunningServer, pair)
       }
       const mine: Slice[] = []

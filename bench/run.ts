@@ -24,19 +24,24 @@ import { buildServers } from './processes.ts'
 import { measureImports, measureSweep, measureUserSessions } from './scale.ts'
 import { type Phase, phases } from './selection.ts'
 import { phaseReport, type ScaleFigures, scaleLines } from './summary.ts'
-import { TARGETS, targetByName } from './targets.ts'
+import { PAIR, TARGETS, targetByName } from './targets.ts'
 
-/** Seconds a phase is expected to take (wrk slices plus a little per slice, warm-up, minting). */
-function estimate(phase: Phase, rounds: number, duration: number, warmup: number, cookies: number) {
-  const servers = phase.targets.length - 1
-  const perRound = phase.scenarios.length * (2 * servers + 1) * (duration + 0.25)
-  const minting =
-    phase.targets.filter((t) => t.kind !== 'bare' && t.prefill === undefined).length *
-    (cookies / 2500)
-  const prefill = phase.targets.filter((t) => t.prefill !== undefined).length * 60
+/** Seconds a run is expected to take (wrk slices plus a little per slice, warm-up, setup). */
+function estimate(phase: Phase, rounds: number, duration: number, warmup: number) {
+  let slices = 0
+  for (const scenario of phase.scenarios) {
+    const servers = phase.targets.filter(
+      (t) =>
+        t.name !== PAIR && (phase.scenariosOf.get(t.name) ?? phase.scenarios).includes(scenario),
+    )
+    slices += 2 * servers.length + 1
+  }
+  const perRound = slices * (duration + 0.12)
+  const setup = 100 + phase.targets.filter((t) => t.prefill !== undefined).length * 20
+  const inProcess = phase.inProcess ? 60 : 0
   return {
     perRound,
-    total: rounds * perRound + phase.targets.length * (warmup + 2) + minting + prefill + 20,
+    total: rounds * perRound + phase.targets.length * (warmup + 0.3) + setup + inProcess,
   }
 }
 
@@ -107,9 +112,7 @@ async function main(): Promise<void> {
   }
   const began = Date.now()
   const deadline = began + config.budget * 60_000
-  const estimates = plan.map((p) =>
-    estimate(p, config.rounds, config.duration, config.warmup, config.cookies),
-  )
+  const estimates = plan.map((p) => estimate(p, config.rounds, config.duration, config.warmup))
   const expected = estimates.reduce((s, e) => s + e.total, 0)
   const load0 = loadAverage()
   const log = (line: string): void => console.log(line)
@@ -158,7 +161,13 @@ async function main(): Promise<void> {
       const result = await runPhase(phase, config, entry, dir, cpus, deadline - later * 1000, log)
       if (result.rounds < config.rounds)
         log(`note:     ${result.rounds} of ${config.rounds} rounds ran (the --budget)`)
-      const report = phaseReport(result, config.cookies, config.connections, config.duration)
+      const report = phaseReport(
+        result,
+        config.cookies,
+        config.connections,
+        config.duration,
+        config.scaleSessions,
+      )
       let scale: ScaleFigures | undefined
       if (phase.inProcess) {
         try {

@@ -1,7 +1,8 @@
 /**
- * What a run measures: `--only` resolved into phases. The **http** phase compares the servers on
- * every route; the **scale** phase loads the stores that hold a million sessions next to the same
- * stores holding ten thousand (`/read` only), then runs the in-process scale measurements.
+ * What a run measures: `--only` resolved into servers and, for each, its scenarios. `http` selects
+ * every default server on every route; `scale` adds the stores that hold a million sessions next
+ * to the same stores holding ten thousand (`/read` only, in the same rounds) and the in-process
+ * scale measurements. Without `--only`, both.
  *
  * @module
  */
@@ -19,12 +20,16 @@ import {
   targetByName,
 } from './targets.ts'
 
-/** One phase of a run. */
+/** What a run measures. */
 export interface Phase {
-  readonly name: 'http' | 'scale'
+  /** `http`: the comparison; `scale`: the scale run; `all`: both. */
+  readonly name: 'http' | 'scale' | 'all'
   readonly targets: Target[]
+  /** Every scenario of the run. */
   readonly scenarios: Scenario[]
-  /** The scale phase's in-process measurements (memory per session, a user's sessions, import). */
+  /** The scenarios each server runs (the scale servers: `/read` only). */
+  readonly scenariosOf: ReadonlyMap<string, readonly Scenario[]>
+  /** The in-process scale measurements (memory per session, a user's sessions, import). */
   readonly inProcess: boolean
 }
 
@@ -60,45 +65,37 @@ function complete(selected: Target[]): Target[] {
   return TARGETS.filter((t) => names.has(t.name))
 }
 
-/** The scale phase's servers: each million-session store next to its ten-thousand one. */
+/** The scale servers, and the same stores holding ten thousand sessions to compare them with. */
 function scaleTargets(): Target[] {
   const scale = TARGETS.filter((t) => t.group === 'scale')
   const small = scale.map((t) => t.name.replace(/-1m$/, ''))
-  return TARGETS.filter(
-    (t) => t.name === PAIR || t.name === DRIFT || small.includes(t.name) || t.group === 'scale',
-  )
+  return TARGETS.filter((t) => small.includes(t.name) || t.group === 'scale')
 }
 
-/** Resolves `--only` and `--routes` into the run's phases. */
+/** Resolves `--only` and `--routes` into what the run measures. */
 export function phases(config: Config): Phase[] {
   const tokens = config.only.length === 0 ? ['http', 'scale'] : config.only
-  const http: Target[] = []
+  const chosen: Target[] = []
+  const reads = config.scenarios.filter((s) => s.route === 'read')
+  const readOnly = new Set<string>()
   let scale = false
   for (const token of tokens) {
-    if (token === 'all') {
-      http.push(...TARGETS.filter((t) => t.group === 'default'))
-      scale = true
-    } else if (token === 'http') http.push(...TARGETS.filter((t) => t.group === 'default'))
-    else if (token === 'scale') scale = true
-    else http.push(...matches(token))
-  }
-  const out: Phase[] = []
-  if (http.length > 0) {
-    out.push({
-      name: 'http',
-      targets: complete(http),
-      scenarios: config.scenarios,
-      inProcess: false,
-    })
+    if (token === 'http' || token === 'all') {
+      chosen.push(...TARGETS.filter((t) => t.group === 'default'))
+    }
+    if (token === 'scale' || token === 'all') scale = true
+    else if (token !== 'http') chosen.push(...matches(token))
   }
   if (scale) {
-    const reads = config.scenarios.filter((s) => s.route === 'read')
-    out.push({
-      name: 'scale',
-      targets: scaleTargets(),
-      scenarios: reads.length > 0 ? reads : config.scenarios,
-      inProcess: true,
-    })
+    // The scale servers load /read only; so do their small counterparts, unless chosen as well.
+    const picked = new Set(chosen.map((t) => t.name))
+    for (const t of scaleTargets()) if (!picked.has(t.name)) readOnly.add(t.name)
+    chosen.push(...scaleTargets())
   }
-  return out
+  const targets = complete(chosen)
+  const scenariosOf = new Map(
+    targets.map((t) => [t.name, readOnly.has(t.name) ? reads : config.scenarios] as const),
+  )
+  const name = scale ? (chosen.length > scaleTargets().length ? 'all' : 'scale') : 'http'
+  return [{ name, targets, scenarios: config.scenarios, scenariosOf, inProcess: scale }]
 }

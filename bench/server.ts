@@ -3,9 +3,9 @@
  * bench/results/build first): `node bench/server.js <target>`. It listens on a free port of
  * 127.0.0.1 and talks over the IPC channel:
  *
- * - it sends `{ type: 'ready', port, prefill? }` once listening (`prefill`: the scale run's report,
- *   when `BENCH_PREFILL` asked it to create that many sessions first, keeping the cookies of
- *   `BENCH_SAMPLE` of them);
+ * - it sends `{ type: 'ready', port, prefill? }` once listening (`prefill`: when `BENCH_PREFILL`
+ *   asked a sessionware server to create that many sessions first, their report, with the cookies
+ *   of `BENCH_SAMPLE` of them);
  * - `{ type: 'cpu' }` → `{ type: 'cpu', micros }`: the CPU time it has used so far;
  * - `{ type: 'profile', action: 'start' }` and `{ type: 'profile', action: 'stop', file }` →
  *   `{ type: 'profile', ok }`: a V8 CPU profile of what ran in between, written to `file`;
@@ -48,7 +48,7 @@ async function start(target: Target): Promise<{ server: Listening; report?: Pref
     manager = await sessionwareManager(target, count)
     if (count > 0) {
       const sample = Number(process.env.BENCH_SAMPLE ?? 10_000)
-      report = await prefill(target, manager.sessions, manager.store, count, sample)
+      report = await prefill(target, manager.sessions, count, sample)
     }
   }
   const server = await STARTERS[target.framework](target, manager)

@@ -33,6 +33,12 @@ export interface ScaleFigures {
   readonly postgresBytes: number | undefined
 }
 
+const TITLES = {
+  http: 'HTTP comparison',
+  scale: 'Scale',
+  all: 'HTTP comparison and scale',
+} as const
+
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`
 
 /** The report of one phase, and its goal results. */
@@ -41,6 +47,7 @@ export function phaseReport(
   cookies: number,
   connections: number,
   duration: number,
+  scaleSessions: number,
 ): { lines: string[]; goals: GoalResult[] } {
   const input: ReportInput = {
     targets: result.targets,
@@ -54,7 +61,7 @@ export function phaseReport(
   const how = `${result.rounds} paired rounds, ${duration} s slices, ${connections} connections; median (min–max) over the rounds`
   const lines = [
     '',
-    `## ${result.phase.name === 'http' ? 'HTTP comparison' : 'Scale: a million sessions'} (${how})`,
+    `## ${TITLES[result.phase.name]} (${how}${result.phase.inProcess ? `; scale stores: ${scaleSessions.toLocaleString('en')} sessions` : ''})`,
     '',
     '### req/s × bare node:http (paired)',
     '',

@@ -103,8 +103,7 @@ const sw = (
         : storage === 'redis'
           ? 'Redis store'
           : 'PostgreSQL store'
-  const many =
-    options.prefill === undefined ? '' : `, ${options.prefill.toLocaleString('en')} sessions`
+  const many = options.prefill === undefined ? '' : ' (scale)'
   return {
     name,
     label: `sessionware, ${what}${many}${where}`,
@@ -192,12 +191,22 @@ export const TARGETS: readonly Target[] = [
 
   bare('hono', 'hono', 'bare Hono (@hono/node-server)', 'hono'),
   rival('hono', 'cookie', 'hono-sessions', 'hono-sessions (CookieStore)', 'hono-sessions'),
-  rival('hono', 'memory', 'hono-sessions-memory', 'hono-sessions (MemoryStore)', 'hono-sessions'),
   sw('hono', 'cookie', 'sessionware-hono-sealed'),
-  sw('hono', 'memory', 'sessionware-hono-memory'),
 
   // Extras: run only when named. The libsodium codec and the signed codec show what another
-  // codec would change; Express with a sealed cookie has no cookie-storage rival to compare with.
+  // codec would change; Express with a sealed cookie has no cookie-storage rival to compare with;
+  // hono-sessions' MemoryStore is its second storage (its README leads with the CookieStore).
+  {
+    ...rival(
+      'hono',
+      'memory',
+      'hono-sessions-memory',
+      'hono-sessions (MemoryStore)',
+      'hono-sessions',
+    ),
+    group: 'extra',
+  },
+  sw('hono', 'memory', 'sessionware-hono-memory', { group: 'extra' }),
   sw('node', 'cookie', 'sessionware-nacl', { codec: 'nacl', group: 'extra' }),
   sw('node', 'cookie', 'sessionware-signed', { codec: 'signed', group: 'extra' }),
   sw('koa', 'cookie', 'sessionware-koa-signed', { codec: 'signed', group: 'extra' }),
