@@ -13,9 +13,10 @@ import { type AttachedRequest, getSession, newSession } from '../core/request.ts
 // wherever that package's types are in the same program.
 import type { Session as SessionwareSession } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
-import { isSessionError, SessionConfigError, SessionStoreError } from '../errors.ts'
+import { isSessionError, SessionConfigError } from '../errors.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
 import { holdNodeResponse } from './kit/node-response.ts'
+import { errorStatus } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
 import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
 import { varyOnCookie } from './kit/vary.ts'
@@ -44,18 +45,13 @@ export interface FastifySessionsOptions {
 /** A request with its attached session handle under a registration's own key. */
 type Attachable = FastifyRequest & Record<symbol, AttachedRequest | null>
 
-/** The status a sessionware error answers with by default: 503 for a store failure, else 500. */
-function statusOf(error: unknown): number {
-  return error instanceof SessionStoreError ? 503 : 500
-}
-
 /** A hijacked reply whose session commit failed: Fastify no longer answers it, so this does. */
 function answerRaw(request: FastifyRequest) {
   return (error: unknown, _req: unknown, res: ServerResponse): void => {
     request.log.error({ err: error }, 'sessionware: session commit failed')
     if (res.writableEnded) return
     if (res.headersSent) res.destroy()
-    else res.writeHead(statusOf(error)).end()
+    else res.writeHead(errorStatus(error)).end()
   }
 }
 
@@ -103,7 +99,7 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
   // sessionware error gets its status now (Fastify leaves a custom error handler at 200).
   fastify.addHook('onError', (request, reply, error, next) => {
     ;(request as Attachable)[ATTACHED]?.discard()
-    if (isSessionError(error)) reply.code(statusOf(error))
+    if (isSessionError(error)) reply.code(errorStatus(error))
     next()
   })
 

@@ -59,7 +59,7 @@ export {
   type NodeErrorHandler,
   type NodeResponseHold,
 } from './kit/node-response.ts'
-export { finishRequest, reportRequestError } from './kit/policy.ts'
+export { errorStatus, finishRequest, reportRequestError } from './kit/policy.ts'
 export { fetchTransport, nodeTransport } from './kit/transport.ts'
 export { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
 export { varyOnCookie } from './kit/vary.ts'

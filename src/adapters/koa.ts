@@ -11,7 +11,6 @@ import type { SessionManager } from '../core/manager.ts'
 import { getSession, newSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
-import { SessionStoreError } from '../errors.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
 import { holdNodeResponse } from './kit/node-response.ts'
 import { finishRequest } from './kit/policy.ts'
@@ -62,17 +61,6 @@ const ACCESSORS: PropertyDescriptorMap = {
 }
 
 /**
- * Koa answers an error with its `status` (500 when absent): a store failure that passes through
- * the middleware gets `status = 503` (unless it has one), as every sessionware adapter answers it.
- */
-function withStatus(error: unknown): unknown {
-  if (error instanceof SessionStoreError && !('status' in error)) {
-    Object.assign(error, { status: 503 })
-  }
-  return error
-}
-
-/**
  * The session middleware: below it, `await ctx.getSession()` (or `getSession(ctx)`,
  * `getSession(ctx.req)`) gives the request's session, loaded only when asked for.
  *
@@ -112,7 +100,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       cookieHeader: req.headers.cookie,
       transport: () => nodeTransport(req),
       onActivate: (active) => {
-        holdNodeResponse(req, res, active, (error) => ctx.onerror(withStatus(error) as Error))
+        holdNodeResponse(req, res, active, (error) => ctx.onerror(error as Error))
       },
     })
     aliasRequest(ctx, req)
@@ -120,7 +108,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       await next()
     } catch (error) {
       finishRequest(attached, true)
-      throw withStatus(error)
+      throw error
     }
     if (!attached.active) return
     let cookies: string[]
@@ -128,7 +116,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       const result = finishRequest(attached, false)
       cookies = Array.isArray(result) ? result : await result
     } catch (error) {
-      throw withStatus(error)
+      throw error
     }
     if (cookies.length > 0) ctx.append('Set-Cookie', cookies)
     ctx.vary('Cookie')

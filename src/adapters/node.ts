@@ -9,10 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
-import { SessionStoreError } from '../errors.ts'
 import { attachRequest, isAttached } from './kit/attach.ts'
 import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
-import { reportRequestError } from './kit/policy.ts'
+import { errorStatus, reportRequestError } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
 import { attachUpgrade } from './kit/upgrade.ts'
 
@@ -48,7 +47,7 @@ function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerRespon
     res.destroy()
     return
   }
-  const status = error instanceof SessionStoreError ? 503 : 500
+  const status = errorStatus(error)
   res.statusCode = status
   res.setHeader('content-type', 'text/plain; charset=utf-8')
   res.end(status === 503 ? 'Service Unavailable\n' : 'Internal Server Error\n')

@@ -5,6 +5,7 @@
  * @module
  */
 import type { AttachedRequest } from '../../core/request.ts'
+import { SessionStoreError } from '../../errors.ts'
 
 /**
  * Ends a request's session by the error policy: after a handler that completed, commits (returns
@@ -39,4 +40,13 @@ export function finishRequest(
 export function reportRequestError(error: unknown): void {
   // biome-ignore lint/suspicious/noConsole: reporting the error is this function's whole purpose
   console.error('sessionware: request failed:', error)
+}
+
+/**
+ * The status an adapter answers a sessionware error with when the application's error handler
+ * does not choose one: 503 for a store failure (`SessionStoreError`, which also carries it as
+ * `status`/`statusCode`), 500 for anything else.
+ */
+export function errorStatus(error: unknown): 503 | 500 {
+  return error instanceof SessionStoreError ? 503 : 500
 }
