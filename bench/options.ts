@@ -16,6 +16,8 @@ export interface Config {
   readonly only: string[]
   readonly scenarios: Scenario[]
   readonly rounds: number
+  /** Unmeasured seconds of load on each server right before each of its slices. */
+  readonly prewarm: number
   /** Seconds per slice. */
   readonly duration: number
   /** Warm-up seconds per server, every route at once, before the first round. */
@@ -51,8 +53,10 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
                       bare node:http (twice), each server's bare framework and the servers its
                       goals compare it with are added
   --routes LIST       none, read (both /read scenarios), read-many, write (default: all)
-  --rounds N          paired rounds, 1 to 20 (default 3)
+  --rounds N          paired rounds, 0 to 20 (default 3; 0 only with --profile)
   --duration S        seconds per slice, 1 to 10 (default 1)
+  --prewarm S         unmeasured seconds of the same load on each server right before each of
+                      its slices, 0 to 5 (default 0; see "Cold servers" in bench/README.md)
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
@@ -100,6 +104,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       rounds: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      prewarm: { type: 'string' },
       connections: { type: 'string' },
       cookies: { type: 'string' },
       budget: { type: 'string' },
@@ -141,7 +146,8 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
   const config: Config = {
     only: list(text('only')),
     scenarios,
-    rounds: num('rounds', 3, 1, 20),
+    rounds: num('rounds', 3, 0, 20),
+    prewarm: num('prewarm', 0, 0, 5),
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),
@@ -157,6 +163,9 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     out: text('out') ?? join(ROOT, 'bench', 'results', 'latest.json'),
     reuseBuild: values['reuse-build'] ?? false,
     list: values.list ?? false,
+  }
+  if (config.rounds === 0 && config.profile.length === 0) {
+    throw new Error('--rounds 0 measures nothing: give --profile too, or at least one round')
   }
   return config
 }

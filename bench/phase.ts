@@ -258,6 +258,7 @@ export async function runPhase(
       scenariosOf: phase.scenariosOf,
       rounds: config.rounds,
       seconds: config.duration,
+      prewarm: config.prewarm,
       connections: config.connections,
       cpu: cpus.load,
       redis,

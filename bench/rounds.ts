@@ -26,6 +26,8 @@ export interface RoundPlan {
   readonly rounds: number
   /** Seconds per slice. */
   readonly seconds: number
+  /** Unmeasured seconds of load on a server right before each of its slices (not the pair's). */
+  readonly prewarm: number
   readonly connections: number
   /** The load generator's CPU. */
   readonly cpu: number | undefined
@@ -104,6 +106,9 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
       }
       const mine: Slice[] = []
       for (const [seq, server] of sequence.entries()) {
+        if (plan.prewarm > 0 && server !== pair) {
+          await runLoad(loadOptions(plan, server, scenario, plan.prewarm))
+        }
         const m = await measure(plan, server, scenario)
         mine.push({ round, scenario: scenario.name, target: server.target.name, seq, ...m })
       }

@@ -27,16 +27,18 @@ import { phaseReport, type ScaleFigures, scaleLines } from './summary.ts'
 import { PAIR, TARGETS, targetByName } from './targets.ts'
 
 /** Seconds a run is expected to take (wrk slices plus a little per slice, warm-up, setup). */
-function estimate(phase: Phase, rounds: number, duration: number, warmup: number) {
+function estimate(phase: Phase, rounds: number, duration: number, warmup: number, prewarm: number) {
   let slices = 0
+  let prewarmed = 0
   for (const scenario of phase.scenarios) {
     const servers = phase.targets.filter(
       (t) =>
         t.name !== PAIR && (phase.scenariosOf.get(t.name) ?? phase.scenarios).includes(scenario),
     )
     slices += 2 * servers.length + 1
+    prewarmed += servers.length
   }
-  const perRound = slices * (duration + 0.12)
+  const perRound = slices * (duration + 0.12) + (prewarm > 0 ? prewarmed * (prewarm + 0.1) : 0)
   const setup = 100 + phase.targets.filter((t) => t.prefill !== undefined).length * 20
   const inProcess = phase.inProcess ? 60 : 0
   return {
@@ -112,7 +114,9 @@ async function main(): Promise<void> {
   }
   const began = Date.now()
   const deadline = began + config.budget * 60_000
-  const estimates = plan.map((p) => estimate(p, config.rounds, config.duration, config.warmup))
+  const estimates = plan.map((p) =>
+    estimate(p, config.rounds, config.duration, config.warmup, config.prewarm),
+  )
   const expected = estimates.reduce((s, e) => s + e.total, 0)
   const load0 = loadAverage()
   const log = (line: string): void => console.log(line)
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
     `cpus:     ${pinned ? 'servers on CPU 0; wrk, redis-server and PostgreSQL on CPU 1' : 'not pinned'}`,
   )
   log(
-    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, bare node:http before and after each); warm-up ${config.warmup} s per server`,
+    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, bare node:http before and after each); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before each of its slices` : ''}`,
   )
   for (const [i, p] of plan.entries()) {
     log(
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
         config.connections,
         config.duration,
         config.scaleSessions,
+        config.prewarm,
       )
       let scale: ScaleFigures | undefined
       if (phase.inProcess) {

@@ -48,6 +48,7 @@ export function phaseReport(
   connections: number,
   duration: number,
   scaleSessions: number,
+  prewarm: number,
 ): { lines: string[]; goals: GoalResult[] } {
   const input: ReportInput = {
     targets: result.targets,
@@ -58,7 +59,7 @@ export function phaseReport(
     cookies,
   }
   const goals = goalResults(input)
-  const how = `${result.rounds} paired rounds, ${duration} s slices, ${connections} connections; median (min–max) over the rounds`
+  const how = `${result.rounds} paired rounds, ${duration} s slices${prewarm > 0 ? ` each after ${prewarm} s of unmeasured load` : ''}, ${connections} connections; median (min–max) over the rounds`
   const lines = [
     '',
     `## ${TITLES[result.phase.name]} (${how}${result.phase.inProcess ? `; scale stores: ${scaleSessions.toLocaleString('en')} sessions` : ''})`,
