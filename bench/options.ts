@@ -16,7 +16,7 @@ export interface Config {
   readonly only: string[]
   readonly scenarios: Scenario[]
   readonly rounds: number
-  /** Unmeasured seconds of load on each server right before each of its slices. */
+  /** Unmeasured seconds of load on each server right before its slices of a round. */
   readonly prewarm: number
   /** Seconds per slice. */
   readonly duration: number
@@ -55,8 +55,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --routes LIST       none, read (both /read scenarios), read-many, write (default: all)
   --rounds N          paired rounds, 0 to 20 (default 3; 0 only with --profile)
   --duration S        seconds per slice, 1 to 10 (default 1)
-  --prewarm S         unmeasured seconds of the same load on each server right before each of
-                      its slices, 0 to 5 (default 0; see "Cold servers" in bench/README.md)
+  --prewarm S         unmeasured seconds of load on each server right before its slices of a
+                      round, 0 to 5 (default 1; see "Cold servers" in bench/README.md)
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
@@ -147,7 +147,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     only: list(text('only')),
     scenarios,
     rounds: num('rounds', 3, 0, 20),
-    prewarm: num('prewarm', 0, 0, 5),
+    prewarm: num('prewarm', 1, 0, 5),
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),

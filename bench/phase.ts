@@ -19,6 +19,7 @@ import {
   startPostgres,
 } from './postgres-server.ts'
 import {
+  cpuSeconds,
   ROOT,
   type RunningServer,
   startProfile,
@@ -112,13 +113,15 @@ async function profile(
   for (const scenario of scenarios) {
     const file = join(PROFILE_DIR, `${server.target.name}-${scenario.name}.cpuprofile`)
     await startProfile(server)
+    const cpu = await cpuSeconds(server)
     const result = await runLoad(loadOptions(plan, server, scenario, config.profileSeconds))
+    const cpuMicros = ((await cpuSeconds(server)) - cpu) * 1e6
     await stopProfile(server, file)
     lines.push(
       '',
       `## CPU profile: ${server.target.name}, ${scenario.name} (${result.requests} requests)`,
     )
-    lines.push(...summarizeProfile(file, { requests: result.requests, top: 15 }))
+    lines.push(...summarizeProfile(file, { requests: result.requests, top: 15, cpuMicros }))
   }
   return lines
 }
@@ -263,15 +266,14 @@ export async function runPhase(
       cpu: cpus.load,
       redis,
       deadline,
-      progress: (round, scenario, slices) => {
-        const pair = slices.filter((s) => s.target === 'node').map((s) => s.result.rps)
-        const base = pair.reduce((a, b) => a + b, 0) / Math.max(1, pair.length)
-        const parts = slices
-          .filter((s) => s.target !== 'node')
-          .map((s) => `${s.target} ${(s.result.rps / base).toFixed(2)}`)
-        log(
-          `round ${round + 1} ${scenario.name.padEnd(9)} node ${Math.round(base)} req/s | ${parts.join(' | ')}`,
-        )
+      progress: (round, server, slices) => {
+        const ratios = slices
+          .filter((s) => s.target === server.target.name)
+          .map((s) => {
+            const pair = slices.find((p) => p.target === 'node' && p.scenario === s.scenario)
+            return `${s.scenario} ${pair ? (s.result.rps / pair.result.rps).toFixed(2) : '?'}`
+          })
+        log(`round ${round + 1} ${server.target.name.padEnd(27)} ${ratios.join(' | ')}`)
       },
     })
     for (const server of ordered.values()) {

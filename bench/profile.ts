@@ -75,6 +75,12 @@ function pct(part: number, whole: number): string {
 export interface SummaryOptions {
   readonly top?: number
   readonly requests?: number
+  /**
+   * CPU time the process used meanwhile (µs, from `process.cpuUsage()`): the per-request figures
+   * are then this time split in proportion to the samples. The profile's own clock counts time the
+   * thread was descheduled too, which on a shared machine lands mostly in system calls.
+   */
+  readonly cpuMicros?: number
 }
 
 /** The summary of a profile, as printable lines. */
@@ -128,11 +134,13 @@ export function summarizeProfile(file: string, options: SummaryOptions = {}): st
     `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages are of busy time)`,
   )
   const requests = options.requests ?? 0
+  const cpu = options.cpuMicros ?? busy
   const perRequest = (time: number): string =>
-    requests > 0 ? `${(time / requests).toFixed(2).padStart(7)} µs/req  ` : ''
+    requests > 0 ? `${(((time / busy) * cpu) / requests).toFixed(2).padStart(7)} µs/req  ` : ''
+  const basis = options.cpuMicros === undefined ? 'profile time' : 'process CPU time'
   lines.push(
     '',
-    `by stage (innermost wins)${requests > 0 ? `: ${(busy / requests).toFixed(2)} µs of CPU per request in all` : ''}:`,
+    `by stage (innermost wins)${requests > 0 ? `: ${(cpu / requests).toFixed(2)} µs per request in all (${basis}, split by samples)` : ''}:`,
   )
   for (const [name, time] of [...stages].sort((a, b) => b[1] - a[1])) {
     if (name === '(idle)') continue

@@ -1,9 +1,15 @@
 /**
- * Paired, interleaved rounds. A round loads every scenario once on every server; within a scenario
- * the sequence is `node, A, node, B, node, C, …, node`: bare node:http (the pair) runs right before
- * and right after each server, the same route for the same time. The order of the servers changes
- * every round (rotated, and reversed every other round), and so does the order of the scenarios,
- * so no server is always measured next to the same neighbour or at the same time of the run.
+ * Paired, interleaved rounds. A round loads every server on each of its scenarios once, server by
+ * server: a server's block is `N1 X1 X2 N2 N3 X3 X4 N4`, where `Xi` is the server on scenario `i`
+ * and `Ni` bare node:http (the pair) on the same route for the same time, right before or right
+ * after it. The order of the servers changes every round (rotated, and reversed every other
+ * round), and so does the order of each server's scenarios, so no server is always measured next
+ * to the same neighbour, at the same time of the run, or first on the same route.
+ *
+ * A server idle for tens of seconds (while the others ran) serves its first second of load at
+ * about 0.9 of its speed a second later (measured); bare node:http, loaded every other slice, never
+ * idles. So each block starts with `--prewarm` seconds of unmeasured load on the server's first
+ * scenario, and its other slices follow one another.
  *
  * @module
  */
@@ -26,7 +32,7 @@ export interface RoundPlan {
   readonly rounds: number
   /** Seconds per slice. */
   readonly seconds: number
-  /** Unmeasured seconds of load on a server right before each of its slices (not the pair's). */
+  /** Unmeasured seconds of load on a server right before its block of slices. */
   readonly prewarm: number
   readonly connections: number
   /** The load generator's CPU. */
@@ -34,8 +40,8 @@ export interface RoundPlan {
   readonly redis: RedisServer | undefined
   /** Epoch ms after which no new round starts. */
   readonly deadline: number
-  /** Called after each scenario of each round with its slices. */
-  readonly progress: (round: number, scenario: Scenario, slices: Slice[]) => void
+  /** Called after each server's block of each round with its slices. */
+  readonly progress: (round: number, server: RunningServer, slices: Slice[]) => void
 }
 
 /** The order of the servers (the pair left out) in a round. */
@@ -86,34 +92,57 @@ async function measure(
   }
 }
 
+/**
+ * One server's block in a round: its scenarios in a rotated order, each slice next to a bare
+ * node:http slice of the same route (`N1 X1 X2 N2 N3 X3 X4 N4`), after an unmeasured pre-warm of
+ * its first scenario.
+ */
+function block(
+  plan: RoundPlan,
+  server: RunningServer,
+  rotation: number,
+): Array<[RunningServer, Scenario]> {
+  const pair = plan.servers.get(PAIR) as RunningServer
+  const mine = plan.scenariosOf.get(server.target.name) ?? plan.scenarios
+  const shift = rotation % mine.length
+  const scenarios = [...mine.slice(shift), ...mine.slice(0, shift)]
+  return scenarios.flatMap(
+    (scenario, i): Array<[RunningServer, Scenario]> =>
+      i % 2 === 0
+        ? [
+            [pair, scenario],
+            [server, scenario],
+          ]
+        : [
+            [server, scenario],
+            [pair, scenario],
+          ],
+  )
+}
+
 /** Runs the rounds; returns every slice and how many rounds ran (fewer when the deadline came). */
 export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rounds: number }> {
   const slices: Slice[] = []
-  const pair = plan.servers.get(PAIR) as RunningServer
   let roundMs = 0
   let round = 0
   for (; round < plan.rounds; round++) {
     if (round > 0 && Date.now() + roundMs > plan.deadline) break
     const began = Date.now()
-    const shift = round % plan.scenarios.length
-    const scenarios = [...plan.scenarios.slice(shift), ...plan.scenarios.slice(0, shift)]
-    for (const scenario of scenarios) {
-      const sequence = [pair]
-      const runs = (name: string): boolean =>
-        plan.scenariosOf.get(name)?.some((s) => s.name === scenario.name) ?? true
-      for (const name of order([...plan.servers.keys()].filter(runs), round)) {
-        sequence.push(plan.servers.get(name) as RunningServer, pair)
+    let seq = 0
+    for (const [index, name] of order([...plan.servers.keys()], round).entries()) {
+      const server = plan.servers.get(name) as RunningServer
+      const sequence = block(plan, server, round + index)
+      const first = sequence.find(([s]) => s === server)?.[1]
+      if (plan.prewarm > 0 && first !== undefined) {
+        await runLoad(loadOptions(plan, server, first, plan.prewarm))
       }
       const mine: Slice[] = []
-      for (const [seq, server] of sequence.entries()) {
-        if (plan.prewarm > 0 && server !== pair) {
-          await runLoad(loadOptions(plan, server, scenario, plan.prewarm))
-        }
-        const m = await measure(plan, server, scenario)
-        mine.push({ round, scenario: scenario.name, target: server.target.name, seq, ...m })
+      for (const [s, scenario] of sequence) {
+        const m = await measure(plan, s, scenario)
+        mine.push({ round, scenario: scenario.name, target: s.target.name, seq: seq++, ...m })
       }
       slices.push(...mine)
-      plan.progress(round, scenario, mine)
+      plan.progress(round, server, mine)
     }
     roundMs = Date.now() - began
   }

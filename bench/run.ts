@@ -29,21 +29,16 @@ import { PAIR, TARGETS, targetByName } from './targets.ts'
 /** Seconds a run is expected to take (wrk slices plus a little per slice, warm-up, setup). */
 function estimate(phase: Phase, rounds: number, duration: number, warmup: number, prewarm: number) {
   let slices = 0
-  let prewarmed = 0
-  for (const scenario of phase.scenarios) {
-    const servers = phase.targets.filter(
-      (t) =>
-        t.name !== PAIR && (phase.scenariosOf.get(t.name) ?? phase.scenarios).includes(scenario),
-    )
-    slices += 2 * servers.length + 1
-    prewarmed += servers.length
+  for (const t of phase.targets) {
+    if (t.name !== PAIR) slices += 2 * (phase.scenariosOf.get(t.name) ?? phase.scenarios).length
   }
-  const perRound = slices * (duration + 0.12) + (prewarm > 0 ? prewarmed * (prewarm + 0.1) : 0)
+  const servers = phase.targets.length - 1
+  const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 0.1) : 0)
   const setup = 100 + phase.targets.filter((t) => t.prefill !== undefined).length * 20
   const inProcess = phase.inProcess ? 60 : 0
   return {
     perRound,
-    total: rounds * perRound + phase.targets.length * (warmup + 0.3) + setup + inProcess,
+    total: rounds * perRound + phase.targets.length * (warmup + 0.15) + setup + inProcess,
   }
 }
 
@@ -132,7 +127,7 @@ async function main(): Promise<void> {
     `cpus:     ${pinned ? 'servers on CPU 0; wrk, redis-server and PostgreSQL on CPU 1' : 'not pinned'}`,
   )
   log(
-    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, bare node:http before and after each); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before each of its slices` : ''}`,
+    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}`,
   )
   for (const [i, p] of plan.entries()) {
     log(

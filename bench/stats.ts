@@ -1,7 +1,7 @@
 /**
- * From slices to ratios. Every slice of a server is paired with the bare node:http slices right
- * before and right after it (the same route, the same duration): its ratio in that round is its
- * req/s over the mean of those two. A comparison of two servers (A against B) is, per round, A's
+ * From slices to ratios. Every slice of a server is paired with the bare node:http slice right
+ * before or right after it (the same route, the same duration; both when there are two): its
+ * ratio in that round is its req/s over that slice's. A comparison of two servers (A against B) is, per round, A's
  * ratio over B's: node:http cancels out, and so does most of the machine's drift between their
  * slices. Over the rounds, each ratio is summarized by its median and its spread (min–max).
  *
@@ -19,7 +19,7 @@ export interface Slice {
   readonly round: number
   readonly scenario: Scenario['name']
   readonly target: string
-  /** Its position in the round's sequence for this scenario (pairs are neighbours). */
+  /** Its position in the round's sequence (a pair is the neighbour on the same route). */
   readonly seq: number
   readonly result: LoadResult
   /** CPU seconds the server process used during the slice. */
@@ -76,29 +76,23 @@ export class PairedRatios {
   readonly #byKey = new Map<string, Map<number, { rps: number; cpu: number }>>()
 
   constructor(slices: readonly Slice[]) {
-    const groups = new Map<string, Slice[]>()
+    const bySeq = new Map<string, Slice>()
+    for (const slice of slices) bySeq.set(`${slice.round}\u0000${slice.seq}`, slice)
     for (const slice of slices) {
-      const group = `${slice.round}\u0000${slice.scenario}`
-      const list = groups.get(group)
-      if (list) list.push(slice)
-      else groups.set(group, [slice])
-    }
-    for (const list of groups.values()) {
-      list.sort((a, b) => a.seq - b.seq)
-      list.forEach((slice, i) => {
-        if (slice.target === PAIR) return
-        const around = [list[i - 1], list[i + 1]].filter((s) => s?.target === PAIR) as Slice[]
-        if (around.length === 0) return
-        const base = (metric: Metric): number =>
-          around.reduce((sum, s) => sum + value(s, metric), 0) / around.length
-        const k = key(slice.target, slice.scenario)
-        const rounds = this.#byKey.get(k) ?? new Map()
-        rounds.set(slice.round, {
-          rps: value(slice, 'rps') / base('rps'),
-          cpu: value(slice, 'cpu') / base('cpu'),
-        })
-        this.#byKey.set(k, rounds)
+      if (slice.target === PAIR) continue
+      const around = [slice.seq - 1, slice.seq + 1]
+        .map((seq) => bySeq.get(`${slice.round}\u0000${seq}`))
+        .filter((s): s is Slice => s?.target === PAIR && s.scenario === slice.scenario)
+      if (around.length === 0) continue
+      const base = (metric: Metric): number =>
+        around.reduce((sum, s) => sum + value(s, metric), 0) / around.length
+      const k = key(slice.target, slice.scenario)
+      const rounds = this.#byKey.get(k) ?? new Map()
+      rounds.set(slice.round, {
+        rps: value(slice, 'rps') / base('rps'),
+        cpu: value(slice, 'cpu') / base('cpu'),
       })
+      this.#byKey.set(k, rounds)
     }
   }
 

@@ -59,7 +59,7 @@ export function phaseReport(
     cookies,
   }
   const goals = goalResults(input)
-  const how = `${result.rounds} paired rounds, ${duration} s slices${prewarm > 0 ? ` each after ${prewarm} s of unmeasured load` : ''}, ${connections} connections; median (min–max) over the rounds`
+  const how = `${result.rounds} paired rounds, ${duration} s slices${prewarm > 0 ? `, ${prewarm} s pre-warm per server and round` : ''}, ${connections} connections; median (min–max) over the rounds`
   const lines = [
     '',
     `## ${TITLES[result.phase.name]} (${how}${result.phase.inProcess ? `; scale stores: ${scaleSessions.toLocaleString('en')} sessions` : ''})`,
