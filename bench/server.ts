@@ -79,6 +79,8 @@ async function main(): Promise<void> {
   const target = targetByName(name)
   if (target === undefined) throw new Error(`unknown target ${JSON.stringify(name)}`)
   if (typeof process.send !== 'function') throw new Error('bench/server.ts runs under bench/run.ts')
+  // The orchestrator went away without saying stop (even during a prefill): do not linger.
+  process.on('disconnect', () => process.exit(0))
   const { server, report } = await start(target)
   const profile = profiler()
   process.on('message', (message: Message) => {
@@ -99,8 +101,6 @@ async function main(): Promise<void> {
         .finally(() => process.exit(0))
     }
   })
-  // The orchestrator went away without saying stop: do not linger.
-  process.on('disconnect', () => process.exit(0))
   process.send({ type: 'ready', port: server.port, ...(report ? { prefill: report } : {}) })
 }
 
