@@ -9,34 +9,17 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { cleanups, startDemo, TEST_KEY, tempDir } from '../demo/helpers.ts'
+import { CHROMIUM, launchChromium } from '../support/chromium.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Every wait is bounded by this. */
 const WAIT_MS = 5000
 const SCREENSHOT = join(tmpdir(), 'sessionware-demo-home.png')
 const SESSIONS_SCREENSHOT = join(tmpdir(), 'sessionware-demo-sessions.png')
 
 async function launch(userDataDir: string): Promise<BrowserContext> {
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    viewport: { width: 1024, height: 720 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  })
-  context.setDefaultTimeout(WAIT_MS)
-  context.setDefaultNavigationTimeout(WAIT_MS)
-  return context
+  return launchChromium(userDataDir, WAIT_MS, { width: 1024, height: 720 })
 }
 
 async function logIn(page: Page, base: string, name: string): Promise<void> {

@@ -12,10 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { type BrowserContext, chromium } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
+import { CHROMIUM, launchChromium } from '../support/chromium.ts'
 import { EXAMPLES, startExample } from '../support/examples.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const WAIT_MS = 5000
 
 interface Seen {
@@ -72,25 +72,11 @@ describe('framework examples in Chromium', () => {
       return
     }
     const profile = await mkdtemp(join(tmpdir(), 'sessionware-examples-'))
-    const browser: BrowserContext = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    })
+    const browser: BrowserContext = await launchChromium(profile, WAIT_MS)
     t.after(async () => {
       await browser.close()
       await rm(profile, { recursive: true, force: true })
     })
-    browser.setDefaultTimeout(WAIT_MS)
     for (const name of EXAMPLES) {
       await t.test(name, async (t) => {
         const base = await startExample(t, name, { SESSION_STORE: 'memory' })
