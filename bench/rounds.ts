@@ -1,15 +1,15 @@
 /**
  * Paired, interleaved rounds. A round loads every server on each of its scenarios once, server by
- * server: a server's block is `N1 X1 X2 N2 N3 X3 X4 N4`, where `Xi` is the server on scenario `i`
- * and `Ni` bare node:http (the pair) on the same route for the same time, right before or right
- * after it. The order of the servers changes every round (rotated, and reversed every other
- * round), and so does the order of each server's scenarios, so no server is always measured next
- * to the same neighbour, at the same time of the run, or first on the same route.
+ * server: a server's block is `N1 X1 N2 X2 N3 X3 N4 X4`, where `Xi` is the server on scenario `i`
+ * and `Ni` bare node:http (the pair) right before it on the same route for the same time. The
+ * order of the servers changes every round (rotated, and reversed every other round), and so does
+ * the order of each server's scenarios, so no server is always measured next to the same
+ * neighbour, at the same time of the run, or first on the same route.
  *
  * A server idle for tens of seconds (while the others ran) serves its first second of load at
- * about 0.9 of its speed a second later (measured); bare node:http, loaded every other slice, never
- * idles. So each block starts with `--prewarm` seconds of unmeasured load on the server's first
- * scenario, and its other slices follow one another.
+ * about 0.9 of its speed a second later (measured). So each block starts with `--prewarm` seconds
+ * of unmeasured load on the server's first scenario; from then on the server and the pair
+ * alternate, each idle for one slice at a time, so neither is measured colder than the other.
  *
  * @module
  */
@@ -93,9 +93,9 @@ async function measure(
 }
 
 /**
- * One server's block in a round: its scenarios in a rotated order, each slice next to a bare
- * node:http slice of the same route (`N1 X1 X2 N2 N3 X3 X4 N4`), after an unmeasured pre-warm of
- * its first scenario.
+ * One server's block in a round: its scenarios in a rotated order, each slice right after a bare
+ * node:http slice of the same route (`N1 X1 N2 X2 N3 X3 N4 X4`), so the server and the pair
+ * alternate and each idles one slice at a time.
  */
 function block(
   plan: RoundPlan,
@@ -107,16 +107,10 @@ function block(
   const shift = rotation % mine.length
   const scenarios = [...mine.slice(shift), ...mine.slice(0, shift)]
   return scenarios.flatMap(
-    (scenario, i): Array<[RunningServer, Scenario]> =>
-      i % 2 === 0
-        ? [
-            [pair, scenario],
-            [server, scenario],
-          ]
-        : [
-            [server, scenario],
-            [pair, scenario],
-          ],
+    (scenario): Array<[RunningServer, Scenario]> => [
+      [pair, scenario],
+      [server, scenario],
+    ],
   )
 }
 
