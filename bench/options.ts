@@ -38,6 +38,8 @@ export interface Config {
   readonly scaleSessions: number
   readonly out: string
   readonly reuseBuild: boolean
+  /** NODE_OPTIONS for the server processes (a V8 flag to try, say). */
+  readonly serverNodeOptions: string
   readonly list: boolean
 }
 
@@ -71,6 +73,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --scale-sessions N  sessions in the scale run's stores, 1000 to 2000000 (default 1000000)
   --out FILE          the JSON results (default bench/results/latest.json)
   --reuse-build       keep the previous run's compiled servers
+  --server-node-options TEXT
+                      NODE_OPTIONS of every server process (for example --max-semi-space-size=32)
   --list              print the servers and goals, then exit
   --help              this text`
 
@@ -117,6 +121,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       'scale-sessions': { type: 'string' },
       out: { type: 'string' },
       'reuse-build': { type: 'boolean' },
+      'server-node-options': { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -162,6 +167,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     scaleSessions: num('scale-sessions', SCALE_SESSIONS, 1000, 2_000_000),
     out: text('out') ?? join(ROOT, 'bench', 'results', 'latest.json'),
     reuseBuild: values['reuse-build'] ?? false,
+    serverNodeOptions: text('server-node-options') ?? '',
     list: values.list ?? false,
   }
   if (config.rounds === 0 && config.profile.length === 0) {

@@ -183,6 +183,7 @@ export async function runPhase(
   let outcome: { slices: Slice[]; rounds: number } = { slices: [], rounds: 0 }
   try {
     const env: Record<string, string> = {}
+    if (config.serverNodeOptions) env.NODE_OPTIONS = config.serverNodeOptions
     if (redis) env.BENCH_REDIS_URL = redis.url
     if (postgres) env.BENCH_POSTGRES_URL = postgres.url
     // A few servers at a time (the scale servers first: their prefills wait on Redis and

@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     `budget:   ${config.budget} min; expected about ${Math.round(expected / 60)} min${expected > config.budget * 60 ? ' (over budget: later rounds will be dropped)' : ''}`,
   )
   if (config.rounds < 3) log('note:     fewer than 3 rounds: the spreads say little')
+  if (config.serverNodeOptions) log(`servers:  NODE_OPTIONS=${config.serverNodeOptions}`)
 
   const entry = buildServers(config.reuseBuild)
   const dir = mkdtempSync(join(tmpdir(), 'sessionware-bench-'))
