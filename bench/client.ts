@@ -6,10 +6,12 @@
  * @module
  */
 
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { RunningServer } from './processes.ts'
 import { hasSessions } from './targets.ts'
 
@@ -99,6 +101,53 @@ async function mint(port: number, count: number, deadline: number): Promise<stri
   return cookies
 }
 
+const MINT_SCRIPT = fileURLToPath(new URL('./mint.lua', import.meta.url))
+
+/** One wrk run of bench/mint.lua: `seconds` of `GET /write`, cookies appended to `file`. */
+function wrkMint(
+  port: number,
+  file: string,
+  limit: number,
+  seconds: number,
+  cpu: number | undefined,
+) {
+  const args = ['-t1', '-c16', `-d${seconds}s`, '-s', MINT_SCRIPT, `http://127.0.0.1:${port}`]
+  const argv = [...args, '--', String(limit), file]
+  return new Promise<void>((resolve, reject) => {
+    const child =
+      cpu === undefined
+        ? spawn('wrk', argv, { stdio: 'ignore' })
+        : spawn('taskset', ['-c', String(cpu), 'wrk', ...argv], { stdio: 'ignore' })
+    child.on('error', reject)
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrk mint exited ${code}`)),
+    )
+  })
+}
+
+/**
+ * Creates `count` sessions over HTTP with wrk (`GET /write` without a cookie, 16 connections,
+ * one second at a time until there are enough, at most `deadline`): far faster than a node:http
+ * client. Only for servers whose response sets exactly one cookie (sessionware's).
+ */
+async function mintWithWrk(
+  port: number,
+  count: number,
+  dir: string,
+  deadline: number,
+  cpu: number | undefined,
+): Promise<string[]> {
+  const file = join(dir, `mint-${port}.txt`)
+  rmSync(file, { force: true })
+  let cookies: string[] = []
+  while (cookies.length < count && Date.now() < deadline) {
+    await wrkMint(port, file, count - cookies.length, 1, cpu)
+    cookies = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+  }
+  rmSync(file, { force: true })
+  return cookies.slice(0, count)
+}
+
 /** Cookies of about the size of a sealed sessionware cookie, for the bare servers. */
 function syntheticCookies(count: number): string[] {
   return Array.from({ length: count }, () => `session=${randomBytes(75).toString('base64url')}`)
@@ -146,15 +195,16 @@ async function check(server: RunningServer, seed: string, many: string[]) {
 }
 
 /**
- * Mints (or, for a sessionware server, takes from its ready message: it created its sessions
- * in-process) the seed cookie and `cookies` rotating ones, writes them to files in `dir`, and
- * checks every route.
+ * Mints the seed cookie and `cookies` rotating ones over HTTP (sessionware's servers with wrk,
+ * the competitors' with a node:http client; a scale server hands over those of its in-process
+ * fill), writes them to files in `dir`, and checks every route.
  */
 export async function prepare(
   server: RunningServer,
   dir: string,
   cookies: number,
   mintSeconds: number,
+  cpu: number | undefined,
 ): Promise<Prepared> {
   const { target, port } = server
   const started = Date.now()
@@ -163,6 +213,14 @@ export async function prepare(
   if (server.prefill !== undefined) {
     seed = server.prefill.seed
     many = server.prefill.cookies.slice(0, cookies)
+  } else if (target.kind === 'sessionware') {
+    ;[seed = '', ...many] = await mintWithWrk(
+      port,
+      cookies + 1,
+      dir,
+      started + mintSeconds * 1000,
+      cpu,
+    )
   } else if (hasSessions(target)) {
     ;[seed = ''] = await mint(port, 1, Number.POSITIVE_INFINITY)
     many = cookies > 0 ? await mint(port, cookies, started + mintSeconds * 1000) : []

@@ -42,9 +42,29 @@ export const GOALS: readonly Goal[] = [
   { issue: 9, target: 'sessionware-memory', versus: 'node', scenarios: ['none'], min: 0.97 },
   { issue: 9, target: 'sessionware-redis', versus: 'node', scenarios: READS, min: 0.6 },
   { issue: 9, target: 'sessionware-redis', versus: 'node', scenarios: ['none'], min: 0.97 },
-  // Issue 9, scale: the /read ratios hold with a million sessions in the store.
-  { issue: 9, target: 'sessionware-memory-1m', versus: 'node', scenarios: READS, min: 0.85 },
-  { issue: 9, target: 'sessionware-redis-1m', versus: 'node', scenarios: READS, min: 0.6 },
+  // Issue 9, scale: the /read ratio unchanged with a million sessions in the store (within 10 %
+  // of the same store, filled the same way, holding 10,001).
+  {
+    issue: 9,
+    target: 'sessionware-memory-1m',
+    versus: 'sessionware-memory-10k',
+    scenarios: READS,
+    min: 0.9,
+  },
+  {
+    issue: 9,
+    target: 'sessionware-redis-1m',
+    versus: 'sessionware-redis-10k',
+    scenarios: READS,
+    min: 0.9,
+  },
+  {
+    issue: 9,
+    target: 'sessionware-postgres-1m',
+    versus: 'sessionware-postgres-10k',
+    scenarios: READS,
+    min: 0.9,
+  },
   // Issue 7: each framework's usual session library, the same kind of storage, every route.
   {
     issue: 7,

@@ -16,6 +16,8 @@ export interface Config {
   readonly only: string[]
   readonly scenarios: Scenario[]
   readonly rounds: number
+  /** Fresh server processes for every round (but the scale servers'). */
+  readonly restart: boolean
   /** Unmeasured seconds of load on each server right before its slices of a round. */
   readonly prewarm: number
   /** Seconds per slice. */
@@ -59,10 +61,13 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --duration S        seconds per slice, 1 to 10 (default 1)
   --prewarm S         unmeasured seconds of load on each server right before its slices of a
                       round, 0 to 5 (default 1; see "Cold servers" in bench/README.md)
+  --no-restart        keep each server's process for all rounds (default: fresh processes, and
+                      cookies, every round but for the scale servers; see "Process luck" in
+                      bench/README.md)
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
-  --budget M          minutes the whole run may take, 1 to 60 (default 20): no round starts
+  --budget M          minutes the whole run may take, 1 to 60 (default 25): no round starts
                       that would end after it
   --no-pin            do not pin servers and wrk to separate CPUs
   --no-redis-pin      do not pin redis-server to wrk's CPU
@@ -109,6 +114,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       duration: { type: 'string' },
       warmup: { type: 'string' },
       prewarm: { type: 'string' },
+      'no-restart': { type: 'boolean' },
       connections: { type: 'string' },
       cookies: { type: 'string' },
       budget: { type: 'string' },
@@ -153,11 +159,12 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     scenarios,
     rounds: num('rounds', 3, 0, 20),
     prewarm: num('prewarm', 1, 0, 5),
+    restart: !(values['no-restart'] ?? env('no-restart') === '1'),
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),
     cookies,
-    budget: num('budget', 20, 1, 60),
+    budget: num('budget', 25, 1, 60),
     pin: !(values['no-pin'] ?? env('no-pin') === '1'),
     redisPin: !(values['no-redis-pin'] ?? env('no-redis-pin') === '1'),
     countRequests: num('count-requests', 100, 0, 1000),

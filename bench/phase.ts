@@ -34,7 +34,14 @@ import { loadOptions, runRounds } from './rounds.ts'
 import type { Phase } from './selection.ts'
 import type { PrefillReport } from './servers/prefill.ts'
 import type { Slice } from './stats.ts'
-import { needsPostgres, needsRedis, type Scenario, type Target, targetByName } from './targets.ts'
+import {
+  needsPostgres,
+  needsRedis,
+  SCALE_SESSIONS,
+  type Scenario,
+  type Target,
+  targetByName,
+} from './targets.ts'
 
 /** Where the processes run. */
 export interface Cpus {
@@ -138,15 +145,15 @@ async function launch(
 ): Promise<{ server: RunningServer; prepared: Prepared; startSeconds: number }> {
   const mine = phase.scenariosOf.get(target.name) ?? phase.scenarios
   const rotating = mine.some((s) => s.rotate) ? config.cookies : 0
-  // sessionware's servers create their sessions in-process (bench/servers/prefill.ts).
-  const count = target.prefill === undefined ? rotating + 1 : config.scaleSessions
+  // The scale servers fill their stores in-process (bench/servers/prefill.ts).
+  const count = target.prefill === SCALE_SESSIONS ? config.scaleSessions : (target.prefill ?? 0)
   const started = Date.now()
   const server = await startServer(entry, target, {
     cpu: cpus.server,
     env: {
       ...env,
       BENCH_SAMPLE: String(rotating),
-      ...(target.kind === 'sessionware' ? { BENCH_PREFILL: String(count) } : {}),
+      ...(count > 0 ? { BENCH_PREFILL: String(count) } : {}),
     },
     readySeconds: target.prefill === undefined ? 120 : 900,
   })
@@ -154,7 +161,7 @@ async function launch(
   try {
     return {
       server,
-      prepared: await prepare(server, dir, rotating, config.mintTimeout),
+      prepared: await prepare(server, dir, rotating, config.mintTimeout, cpus.load),
       startSeconds,
     }
   } catch (error) {
@@ -189,9 +196,6 @@ export async function runPhase(
     // A few servers at a time (the scale servers first: their prefills wait on Redis and
     // PostgreSQL while the others mint); every server at once would starve them all.
     const began = Date.now()
-    const queue = [...targets].sort(
-      (a, b) => Number(b.prefill !== undefined) - Number(a.prefill !== undefined),
-    )
     const one = async (target: Target): Promise<void> => {
       const l = await launch(target, phase, config, entry, dir, cpus, env)
       servers.set(target.name, l.server)
@@ -210,13 +214,22 @@ export async function runPhase(
         )
       }
     }
-    const launched = await Promise.allSettled(
-      Array.from({ length: LAUNCH_CONCURRENCY }, async () => {
-        for (let t = queue.shift(); t !== undefined; t = queue.shift()) await one(t)
-      }),
+    const launchAll = async (list: Target[]): Promise<void> => {
+      queue.push(...list)
+      const launched = await Promise.allSettled(
+        Array.from({ length: LAUNCH_CONCURRENCY }, async () => {
+          for (let t = queue.shift(); t !== undefined; t = queue.shift()) await one(t)
+        }),
+      )
+      const failed = launched.find((r) => r.status === 'rejected')
+      if (failed) throw (failed as PromiseRejectedResult).reason
+    }
+    const queue: Target[] = []
+    await launchAll(
+      [...targets].sort(
+        (a, b) => Number(b.prefill !== undefined) - Number(a.prefill !== undefined),
+      ),
     )
-    const failed = launched.find((r) => r.status === 'rejected')
-    if (failed) throw (failed as PromiseRejectedResult).reason
     log(
       `setup:    ${servers.size} servers started, cookies made and every route checked in ${((Date.now() - began) / 1000).toFixed(0)} s`,
     )
@@ -237,8 +250,8 @@ export async function runPhase(
         )
       }
     }
-    if (config.warmup > 0) {
-      for (const server of ordered.values()) {
+    const warmUp = async (list: Iterable<RunningServer>): Promise<void> => {
+      for (const server of list) {
         const paths = [...new Set(scenariosOf(server.target.name).map((s) => `/${s.route}`))].join(
           ',',
         )
@@ -253,9 +266,24 @@ export async function runPhase(
           cpu: cpus.load,
         })
       }
+    }
+    if (config.warmup > 0) {
+      await warmUp(ordered.values())
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
+    // --restart: fresh processes (and cookies) for every round but the scale servers', whose fill
+    // takes minutes: a process's speed is partly luck (how V8 compiled it), which rounds of
+    // fresh processes average out.
+    const restart = async (): Promise<void> => {
+      const again = targets.filter((t) => t.prefill === undefined)
+      await Promise.all(again.map((t) => stopServer(servers.get(t.name) as RunningServer)))
+      await launchAll(again)
+      for (const t of again) ordered.set(t.name, servers.get(t.name) as RunningServer)
+      if (config.warmup > 0) await warmUp(again.map((t) => ordered.get(t.name) as RunningServer))
+      log(`restart:  ${again.length} servers started again`)
+    }
     outcome = await runRounds({
+      beforeRound: config.restart ? restart : undefined,
       servers: ordered,
       prepared,
       scenarios: phase.scenarios,

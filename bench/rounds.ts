@@ -38,6 +38,8 @@ export interface RoundPlan {
   /** The load generator's CPU. */
   readonly cpu: number | undefined
   readonly redis: RedisServer | undefined
+  /** Run before every round but the first (fresh server processes with `--restart`). */
+  readonly beforeRound: (() => Promise<void>) | undefined
   /** Epoch ms after which no new round starts. */
   readonly deadline: number
   /** Called after each server's block of each round with its slices. */
@@ -122,6 +124,7 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
   for (; round < plan.rounds; round++) {
     if (round > 0 && Date.now() + roundMs > plan.deadline) break
     const began = Date.now()
+    if (round > 0) await plan.beforeRound?.()
     let seq = 0
     for (const [index, name] of order([...plan.servers.keys()], round).entries()) {
       const server = plan.servers.get(name) as RunningServer

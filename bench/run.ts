@@ -109,9 +109,12 @@ async function main(): Promise<void> {
   }
   const began = Date.now()
   const deadline = began + config.budget * 60_000
-  const estimates = plan.map((p) =>
-    estimate(p, config.rounds, config.duration, config.warmup, config.prewarm),
-  )
+  const estimates = plan.map((p) => {
+    const e = estimate(p, config.rounds, config.duration, config.warmup, config.prewarm)
+    // --restart: each later round launches and mints again (about the setup, without the fills).
+    const again = config.restart ? (config.rounds - 1) * (60 + p.targets.length * config.warmup) : 0
+    return { perRound: e.perRound, total: e.total + again }
+  })
   const expected = estimates.reduce((s, e) => s + e.total, 0)
   const load0 = loadAverage()
   const log = (line: string): void => console.log(line)
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     `cpus:     ${pinned ? 'servers on CPU 0; wrk, redis-server and PostgreSQL on CPU 1' : 'not pinned'}`,
   )
   log(
-    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}`,
+    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}${config.restart ? '; fresh server processes every round' : ''}`,
   )
   for (const [i, p] of plan.entries()) {
     log(

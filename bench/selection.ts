@@ -65,11 +65,9 @@ function complete(selected: Target[]): Target[] {
   return TARGETS.filter((t) => names.has(t.name))
 }
 
-/** The scale servers, and the same stores holding ten thousand sessions to compare them with. */
+/** The scale servers: each store with a million sessions and its twin with 10,001. */
 function scaleTargets(): Target[] {
-  const scale = TARGETS.filter((t) => t.group === 'scale')
-  const small = scale.map((t) => t.name.replace(/-1m$/, ''))
-  return TARGETS.filter((t) => small.includes(t.name) || t.group === 'scale')
+  return TARGETS.filter((t) => t.group === 'scale')
 }
 
 /** Resolves `--only` and `--routes` into what the run measures. */
@@ -87,9 +85,8 @@ export function phases(config: Config): Phase[] {
     else if (token !== 'http') chosen.push(...matches(token))
   }
   if (scale) {
-    // The scale servers load /read only; so do their small counterparts, unless chosen as well.
-    const picked = new Set(chosen.map((t) => t.name))
-    for (const t of scaleTargets()) if (!picked.has(t.name)) readOnly.add(t.name)
+    // The scale servers load /read only.
+    for (const t of scaleTargets()) readOnly.add(t.name)
     chosen.push(...scaleTargets())
   }
   const targets = complete(chosen)
