@@ -21,6 +21,7 @@
 
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
 import { SessionConfigError, SessionDecodeError } from '../errors.ts'
+import { localRequire } from './optional-require.ts'
 import { MAX_TOKEN_LENGTH, malformed } from './token.ts'
 
 /** Bytes of a secretbox key. */
@@ -129,23 +130,6 @@ export function jsBackend(xsalsa20poly1305: XSalsa20Poly1305): SecretboxBackend 
       globalThis.crypto.getRandomValues(target as Uint8Array<ArrayBuffer>)
     },
   }
-}
-
-/** A synchronous `require` relative to this file, where the runtime has one (Node, Bun, Deno). */
-function localRequire(): (specifier: string) => unknown {
-  const getBuiltinModule = (
-    globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }
-  ).process?.getBuiltinModule
-  const nodeModule =
-    typeof getBuiltinModule === 'function'
-      ? (getBuiltinModule('node:module') as
-          | { createRequire?: (from: string) => (specifier: string) => unknown }
-          | undefined)
-      : undefined
-  if (typeof nodeModule?.createRequire !== 'function') {
-    throw new Error('this runtime has no require() (process.getBuiltinModule("node:module"))')
-  }
-  return nodeModule.createRequire(import.meta.url)
 }
 
 /**

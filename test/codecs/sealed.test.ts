@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createDecipheriv, hkdfSync } from 'node:crypto'
 import { describe, it } from 'node:test'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { createSignedCodec } from '../../src/codecs/signed.ts'
 import {
@@ -28,35 +29,37 @@ describe('sealed codec', () => {
       `${KEY_ID}.${'A'.repeat(4)}`,
       `${KEY_ID}.${'A'.repeat(40)}`,
       `.${KEY_ID}.AAAA`,
+      `${KEY_ID}~`,
+      `${KEY_ID}~~`,
+      `${KEY_ID}~${'A'.repeat(52)}`,
+      `${KEY_ID}~.${'A'.repeat(60)}`,
+      `~${KEY_ID}~AAAA`,
       '__proto__',
       undefined,
     ],
   })
 
-  it('writes the key id, a dot and base64url of iv, ciphertext and tag', () => {
+  it('writes the key id, a tilde and base64url of nonce, ciphertext and tag', () => {
     const token = codec.encode(PAYLOAD)
-    assert.match(token, /^[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]+$/)
+    assert.match(token, /^[A-Za-z0-9_-]{6}~[A-Za-z0-9_-]+$/)
     assert.equal(token.slice(0, 6), KEY_ID)
     const bytes = Buffer.from(token.slice(7), 'base64url')
-    assert.equal(bytes.length, 12 + Buffer.byteLength(PAYLOAD) + 16)
+    assert.equal(bytes.length, 24 + Buffer.byteLength(PAYLOAD) + 16)
   })
 
-  it('follows the documented construction: HKDF-SHA256 key, AES-256-GCM, key id as AAD', () => {
+  it('follows the documented construction: HKDF-SHA256 key, XChaCha20-Poly1305, key id as AAD', () => {
     const token = codec.encode(PAYLOAD)
     const bytes = Buffer.from(token.slice(7), 'base64url')
-    const key = Buffer.from(hkdfSync('sha256', KEY, '', 'sessionware sealed v1', 32))
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
-    decipher.setAAD(Buffer.from(KEY_ID))
-    decipher.setAuthTag(bytes.subarray(-16))
-    const plain = Buffer.concat([decipher.update(bytes.subarray(12, -16)), decipher.final()])
-    assert.equal(plain.toString('utf8'), PAYLOAD)
+    const key = Buffer.from(hkdfSync('sha256', KEY, '', 'sessionware sealed v2', 32))
+    const box = xchacha20poly1305(key, bytes.subarray(0, 24), Buffer.from(KEY_ID))
+    assert.equal(Buffer.from(box.decrypt(bytes.subarray(24))).toString('utf8'), PAYLOAD)
   })
 
   it('seals the same payload differently on every encode', () => {
     const tokens = new Set(Array.from({ length: 100 }, () => codec.encode(PAYLOAD)))
     assert.equal(tokens.size, 100)
     const ivs = new Set(
-      [...tokens].map((t) => Buffer.from(t.slice(7), 'base64url').subarray(0, 12).toString('hex')),
+      [...tokens].map((t) => Buffer.from(t.slice(7), 'base64url').subarray(0, 24).toString('hex')),
     )
     assert.equal(ivs.size, 100)
   })
@@ -137,8 +140,8 @@ describe('sealed codec', () => {
     assert.equal(decodeError(() => codec.decode(long)).reason, 'malformed')
   })
 
-  it('derives keys apart from the signed codec for the same key string', () => {
-    const sealedToken = codec.encode(PAYLOAD)
+  it('derives keys apart from the signed codec for the same key string (AES format)', () => {
+    const sealedToken = createSealedCodec({ keys: [KEY], cipher: 'aes-256-gcm' }).encode(PAYLOAD)
     const signed = createSignedCodec({ keys: [KEY] })
     const bytes = Buffer.from(sealedToken.slice(7), 'base64url')
     const signedKey = Buffer.from(hkdfSync('sha256', KEY, '', 'sessionware signed v1', 32))
