@@ -18,7 +18,7 @@
  * @module
  */
 
-import { createCipheriv, createDecipheriv, getCiphers } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { hchacha20 } from './hchacha20.ts'
 import { localRequire } from './optional-require.ts'
 
@@ -159,12 +159,12 @@ export interface XChaChaBackends {
 function loadBackends(): XChaChaBackends {
   let node: XChaChaBackends['node']
   try {
-    if (!getCiphers().includes('chacha20-poly1305')) {
-      throw new Error("this runtime's node:crypto has no chacha20-poly1305")
-    }
+    // A probe rather than getCiphers(): a runtime may list a cipher it cannot run.
+    createCipheriv('chacha20-poly1305', Buffer.alloc(32), Buffer.alloc(12), { authTagLength: 16 })
     node = nodeXChaCha
-  } catch (error) {
-    node = { error }
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    node = { error: new Error(`node:crypto cannot run chacha20-poly1305 here (${detail})`) }
   }
   let require: (specifier: string) => unknown
   try {
