@@ -14,6 +14,7 @@ import {
   type Framework,
   frameworkBaseline,
   PAIR,
+  REDIS_CEILING,
   type Scenario,
   TARGETS,
   type Target,
@@ -55,9 +56,13 @@ function matches(token: string): Target[] {
   return prefixed
 }
 
-/** Adds the pair, the drift server, each server's bare framework and its goals' rivals. */
+/**
+ * Adds the pair, the drift server, each server's bare framework and its goals' rivals, and the
+ * Redis ceiling next to any Redis store.
+ */
 function complete(selected: Target[]): Target[] {
   const names = new Set(selected.map((t) => t.name))
+  if (selected.some((t) => t.storage === 'redis' && t.kind !== 'bare')) names.add(REDIS_CEILING)
   for (const goal of GOALS) if (names.has(goal.target)) names.add(goal.versus)
   for (const name of [...names]) names.add(frameworkBaseline(targetByName(name) as Target).name)
   names.add(PAIR)

@@ -75,6 +75,11 @@ export interface Target {
 export const PAIR = 'node'
 /** The second bare node:http server: its ratio to {@link PAIR} shows the run's drift. */
 export const DRIFT = 'node-2'
+/**
+ * Bare node:http doing one node-redis round trip per request (bench/servers/redis-roundtrip.ts):
+ * the most any session over Redis can serve on this machine. Runs next to every Redis store.
+ */
+export const REDIS_CEILING = 'node-redis-roundtrip'
 
 const bare = (framework: Framework, name: string, label: string, pkg?: string): Target => ({
   name,
@@ -160,6 +165,16 @@ export const TARGETS: readonly Target[] = [
   sw('node', 'cookie', 'sessionware-sealed'),
   sw('node', 'memory', 'sessionware-memory'),
   sw('node', 'redis', 'sessionware-redis'),
+  {
+    ...bare(
+      'node',
+      REDIS_CEILING,
+      'bare node:http + one node-redis round trip (the Redis ceiling)',
+    ),
+    storage: 'redis',
+    redisPrefix: `bench:${REDIS_CEILING}:`,
+    packageName: 'redis',
+  },
   rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),
 
   bare('express', 'express', 'bare Express', 'express'),
