@@ -9,7 +9,7 @@
 import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
 import { attachRequest } from './kit/attach.ts'
-import { withSessionCookies } from './kit/fetch-response.ts'
+import { addSessionCookies, undecorated } from './kit/fetch-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { fetchTransport } from './kit/transport.ts'
 import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
@@ -25,11 +25,19 @@ export type FetchHandler<Args extends unknown[], Result extends Response | undef
 
 /**
  * Wraps a Fetch-API handler: inside it, `getSession(request)` works, and after it returns, the
- * session is committed and a copy of the response is returned with the Set-Cookie headers and
- * `Vary: Cookie` (the handler's own `Response` is never modified: it may be shared). A handler
- * that never asked for its session gets its own `Response` back untouched. A handler that throws
- * or rejects saves nothing, and its error rejects the returned promise, as does a commit error,
- * for the runtime's or framework's error path.
+ * session is committed and the response is returned with the Set-Cookie headers and
+ * `Vary: Cookie`. A handler that never asked for its session gets its own `Response` back
+ * untouched. A handler that throws or rejects saves nothing, and its error rejects the returned
+ * promise, as does a commit error, for the runtime's or framework's error path.
+ *
+ * The headers go into the handler's own `Response` when its headers are mutable and its status
+ * is 200–299 (not 204 or 205) or 400–599: no copy of the response and its body. A copy is
+ * returned instead for immutable headers (`Response.redirect()` on Node.js and Deno, a `fetch()`
+ * result), for redirects and 204/205/304 answers (which an application may build once and
+ * share), and for a `Response` object returned again after an earlier request got its cookie in
+ * it: that copy has the object's headers as they were before, never the earlier visitor's
+ * cookie. A response shared between requests is still best built per request: the object keeps
+ * the last cookie put in it, for whatever else sends it outside this wrapper.
  *
  * A WebSocket upgrade request (`Upgrade: websocket`) gets a read-only session: `getSession` reads
  * it, writes throw `SessionReadOnlyError`, and the handler's answer (Deno's 101 `Response`, or
@@ -76,7 +84,7 @@ export function withSessions<
     if (!attached.active) {
       // A body stream that asks for its session later has no response to carry a cookie.
       attached.readOnly()
-      return response
+      return undecorated(response) as Result
     }
     let cookies: string[]
     try {
@@ -85,6 +93,6 @@ export function withSessions<
       await response.body?.cancel().catch(() => {}) // the response is dropped: release its body
       throw error
     }
-    return withSessionCookies(response, cookies, true) as Result
+    return addSessionCookies(response, cookies, true) as Result
   }
 }

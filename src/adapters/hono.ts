@@ -12,7 +12,7 @@ import { getSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
-import { withSessionCookies } from './kit/fetch-response.ts'
+import { addSessionCookies, undecorated } from './kit/fetch-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { fetchTransport } from './kit/transport.ts'
 import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
@@ -59,10 +59,18 @@ class Lazy<Data extends SessionData, Flash extends SessionData>
 /**
  * A Hono middleware: in later handlers, `await c.get('session')`, `getSession(c)` and
  * `getSession(c.req.raw)` give the request's session (loaded on first use). After the handler, the
- * session is committed and `c.res` is replaced by a copy with the Set-Cookie headers and
- * `Vary: Cookie` (the handler's own `Response` is never modified: it may be shared); `c.json`,
+ * session is committed and the Set-Cookie headers and `Vary: Cookie` are added to `c.res`; `c.json`,
  * `c.text`, `c.redirect`, `c.body` with a stream, the streaming helpers and HEAD all get them. A
  * request that never asks for its session keeps its response untouched.
+ *
+ * - **The response**: the headers go into the handler's own `Response` when its headers are
+ *   mutable and its status is 200–299 (not 204 or 205) or 400–599, so `@hono/node-server` sends it
+ *   on its fast path. `c.res` becomes a copy for immutable headers (a `fetch()` result), for
+ *   redirects and 204/205/304 answers (which an application may build once and share), and for a
+ *   `Response` object returned again after an earlier request got its cookie in it: that copy
+ *   has the object's headers as they were before, never the earlier visitor's cookie. A response
+ *   shared between requests is still best built per request: the object keeps the last cookie
+ *   put in it, for whatever else sends it outside this middleware.
  *
  * - **Errors**: a handler that throws commits nothing (no store write, no cookie); its error goes
  *   to `app.onError` as usual. A commit error (`SessionStoreError`,
@@ -113,6 +121,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
     }
     if (!attached.active) {
       attached.readOnly() // asked for later (in a stream's callback, say): too late for a cookie
+      replace(c, undecorated(c.res))
       return
     }
     const response = c.res
@@ -128,9 +137,15 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
         throw error
       }
     }
-    // Assigning c.res over an existing one copies the old headers onto the new (Set-Cookie
-    // included), which would drop the session's cookie: clear it first.
-    c.res = undefined
-    c.res = withSessionCookies(response, cookies, true)
+    replace(c, addSessionCookies(response, cookies, true))
   }
+}
+
+/** Makes `response` the context's response, unless it already is. */
+function replace(c: Context, response: Response): void {
+  if (response === c.res) return
+  // Assigning c.res over an existing one copies the old headers onto the new (Set-Cookie
+  // included), which would drop the session's cookie: clear it first.
+  c.res = undefined
+  c.res = response
 }

@@ -12,6 +12,7 @@ import {
 import {
   Client,
   type FetchListener,
+  json,
   sendResponse,
   serve,
   serveFetch,
@@ -151,7 +152,7 @@ describe('Fetch adapter: responses', () => {
     assert.equal(fixture.errors.length, 0)
   })
 
-  it('returns a copy with the cookie and Vary: Cookie, leaving the handler’s Response as it was', async (t) => {
+  it('adds the cookie and Vary: Cookie to the handler’s own Response, keeping all of it', async (t) => {
     const made: Response[] = []
     const returned: Response[] = []
     const { client } = await start(t, ({ sessions }) => {
@@ -180,10 +181,75 @@ describe('Fetch adapter: responses', () => {
       result.setCookies.map((cookie) => cookie.name),
       ['app', 'session'],
     )
-    assert.notEqual(returned[0], made[0])
+    assert.equal(returned[0], made[0], 'no copy of the response')
     assert.equal(returned[0]?.statusText, 'Made')
-    assert.deepEqual(made[0]?.headers.getSetCookie(), ['app=1'])
-    assert.equal(made[0]?.headers.get('vary'), 'Accept-Encoding')
+  })
+
+  it('puts the cookie on a copy of a fetch() result, whose headers are immutable', async (t) => {
+    const upstream = await serve(t, (_req, res) => {
+      res.setHeader('x-upstream', 'yes')
+      res.setHeader('set-cookie', 'up=1; Path=/')
+      res.end('from upstream')
+    })
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        await write(request)
+        return fetch(upstream)
+      }),
+    )
+    const result = await client.get('/')
+    assert.equal(result.status, 200)
+    assert.equal(result.body, 'from upstream')
+    assert.equal(result.headers['x-upstream'], 'yes')
+    assert.equal(result.headers.vary, 'Cookie')
+    assert.deepEqual(result.setCookies.map((cookie) => cookie.name).sort(), ['session', 'up'])
+  })
+
+  it('a Response object returned again gives each visitor their own cookie only, and none without a session', async (t) => {
+    // A null body: such a Response can be sent any number of times, on every runtime.
+    const shared = new Response(null, {
+      status: 200,
+      headers: { 'set-cookie': 'app=1; Path=/', vary: 'Accept', 'x-page': 'shared' },
+    })
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        const path = new URL(request.url).pathname
+        if (path === '/who') return Response.json((await getSession(request)).get('user') ?? null)
+        if (path !== '/plain') {
+          const session = await newSession(request)
+          session.set('user', path.slice(1))
+        }
+        return shared
+      }),
+    )
+    const ann = await client.get('/ann')
+    const bobClient = new Client(client.base)
+    const bob = await bobClient.get('/bob')
+    const anonymous = await new Client(client.base).get('/plain')
+    const again = await client.get('/ann')
+    assert.equal(json(await client.get('/who')), 'ann')
+    assert.equal(json(await bobClient.get('/who')), 'bob')
+    for (const result of [ann, bob, anonymous, again]) {
+      assert.equal(result.status, 200)
+      assert.equal(result.headers['x-page'], 'shared')
+    }
+    const sessionCookies = (result: { rawSetCookies: string[] }): string[] =>
+      result.rawSetCookies.filter((cookie) => cookie.startsWith('session='))
+    assert.equal(sessionCookies(ann).length, 1)
+    assert.equal(sessionCookies(bob).length, 1, 'bob gets his cookie only')
+    assert.notEqual(sessionCookies(bob)[0], sessionCookies(ann)[0])
+    assert.equal(sessionCookies(again).length, 1)
+    assert.notEqual(sessionCookies(again)[0], sessionCookies(bob)[0])
+    assert.deepEqual(
+      anonymous.rawSetCookies,
+      ['app=1; Path=/'],
+      'no session cookie without a session',
+    )
+    assert.equal(anonymous.headers.vary, 'Accept')
+    for (const result of [ann, bob, again]) {
+      assert.equal(result.headers.vary, 'Accept, Cookie')
+      assert.ok(result.rawSetCookies.includes('app=1; Path=/'))
+    }
   })
 
   it('commits nothing for a handler that throws after a write, and rethrows', async (t) => {

@@ -32,3 +32,107 @@ export function withSessionCookies(
     headers,
   })
 }
+
+/** A response's own Set-Cookie values and `Vary` before the session's were added in place. */
+interface Before {
+  readonly cookies: readonly string[]
+  readonly vary: string | null
+}
+
+const NO_COOKIES: readonly string[] = []
+const NOTHING: Before = { cookies: NO_COOKIES, vary: null }
+
+/**
+ * The responses given the session's headers in place, with their headers as they were before. A
+ * handler that returns the same `Response` object again (a cached one) must not hand the earlier
+ * request's cookie to the next visitor: such a response gets a copy built from these headers.
+ */
+const decorated = new WeakMap<Response, Before>()
+
+/**
+ * Whether a response of this status may get the headers in place: 200–299 except 204 and 205,
+ * and 400–599. Null-body answers (204, 205, 304) and redirects are what an application builds once
+ * and returns on every request (no body to be used up), so they always get a copy; so do
+ * `Response.error()` (status 0) and 1xx answers, as {@link withSessionCookies} handles them.
+ */
+function inPlace(status: number): boolean {
+  return status >= 400 || (status >= 200 && status < 300 && status !== 204 && status !== 205)
+}
+
+/**
+ * Puts the session's Set-Cookie values (after the application's own) and, with `vary`,
+ * `Vary: Cookie` (merged as {@link withSessionCookies} does) on `response`, in its own headers
+ * when it can, so the runtime sends the handler's `Response` as it is (on Node.js,
+ * `@hono/node-server` keeps its fast path for a body it holds as a string or bytes).
+ *
+ * A copy ({@link withSessionCookies}) instead when the headers are immutable (`Response.redirect()`
+ * on most runtimes, a `fetch()` result), for redirects, 204, 205 and 304 answers (often one
+ * shared object), and for a `Response` object this function already decorated for an earlier
+ * request: that copy is built from the headers the object had before, so one visitor's cookie
+ * never reaches the next. Use {@link undecorated} on the responses of requests that never read
+ * their session.
+ *
+ * Returns `response` itself or its copy. Internal to the adapters.
+ */
+export function addSessionCookies(
+  response: Response,
+  cookies: readonly string[],
+  vary: boolean,
+): Response {
+  const before = decorated.get(response)
+  if (before !== undefined) return cleanCopy(response, before, cookies, vary)
+  if (cookies.length === 0 && !vary) return response
+  // Only `status` and `headers`: on @hono/node-server's Response, reading `body`, `type` or
+  // `statusText` turns it into a full Fetch Response and loses the fast path.
+  if (!inPlace(response.status)) return withSessionCookies(response, cookies, vary)
+  const headers = response.headers
+  const ownVary = headers.get('vary')
+  const ownCookies = headers.has('set-cookie') ? headers.getSetCookie() : NO_COOKIES
+  let next = 0
+  try {
+    // The first change throws if the headers are immutable, and then nothing has changed.
+    if (vary) headers.set('vary', varyOnCookie(ownVary))
+    else headers.append('set-cookie', cookies[next++] as string)
+  } catch {
+    return withSessionCookies(response, cookies, vary)
+  }
+  for (; next < cookies.length; next++) headers.append('set-cookie', cookies[next] as string)
+  decorated.set(
+    response,
+    ownVary === null && ownCookies === NO_COOKIES
+      ? NOTHING
+      : { cookies: ownCookies, vary: ownVary },
+  )
+  return response
+}
+
+/**
+ * `response` as the handler built it, for a request that never read its session: the object
+ * itself, or, if {@link addSessionCookies} put an earlier request's cookies on this same object, a
+ * copy without them. Internal to the adapters.
+ */
+export function undecorated(response: Response): Response {
+  const before = decorated.get(response)
+  return before === undefined ? response : cleanCopy(response, before, NO_COOKIES, false)
+}
+
+/** A copy of a decorated `response` with its own headers as they were, plus `cookies` and Vary. */
+function cleanCopy(
+  response: Response,
+  before: Before,
+  cookies: readonly string[],
+  vary: boolean,
+): Response {
+  const headers = new Headers(response.headers)
+  headers.delete('set-cookie')
+  for (const cookie of before.cookies) headers.append('set-cookie', cookie)
+  for (const cookie of cookies) headers.append('set-cookie', cookie)
+  if (vary) headers.set('vary', varyOnCookie(before.vary))
+  else if (before.vary === null) headers.delete('vary')
+  else headers.set('vary', before.vary)
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  })
+}
