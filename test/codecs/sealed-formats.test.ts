@@ -25,9 +25,12 @@ const hex = (text: string): Buffer => Buffer.from(text.replace(/[^0-9a-f]/g, '')
 
 /** Every XChaCha20-Poly1305 back end this runtime has (node:crypto's always, on Node). */
 const backends: XChaChaBackend[] = Object.values(installedXChaCha()).filter(isBackend)
+const available = backends.map((backend) => backend.name)
+const onOtherRuntime = 'Bun' in globalThis || 'Deno' in globalThis
 
 describe('sealed codec formats', () => {
-  it('has all three back ends in the test environment', () => {
+  it('has all three back ends in the test environment (Node)', (t) => {
+    if (onOtherRuntime) return t.skip('Bun and Deno run what they can load')
     assert.deepEqual(backends.map((b) => b.name).sort(), ['js', 'node', 'sodium'])
   })
 
@@ -67,10 +70,11 @@ describe('sealed codec formats', () => {
   })
 
   for (const backend of ['sodium', 'node', 'js'] as const) {
-    it(`round-trips through the '${backend}' back end and reads the others`, () => {
+    it(`round-trips through the '${backend}' back end and reads the others`, (t) => {
+      if (!available.includes(backend)) return t.skip(`no '${backend}' back end on this runtime`)
       const codec = createSealedCodec({ keys: [KEY], backend })
       assert.equal(codec.backend, backend)
-      for (const other of ['sodium', 'node', 'js'] as const) {
+      for (const other of available) {
         const token = createSealedCodec({ keys: [KEY], backend: other }).encode(PAYLOAD)
         assert.deepEqual(codec.decode(token), { payload: PAYLOAD, rotated: false })
       }
@@ -82,7 +86,8 @@ describe('sealed codec formats', () => {
     assert.deepEqual(codec.decode(codec.encode(PAYLOAD)), { payload: PAYLOAD, rotated: false })
   })
 
-  it('prefers libsodium when it is installed', () => {
+  it('prefers libsodium when it is installed', (t) => {
+    if (!available.includes('sodium')) return t.skip('sodium-native does not load here')
     assert.equal(createSealedCodec({ keys: [KEY] }).backend, 'sodium')
   })
 
