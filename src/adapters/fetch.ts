@@ -84,7 +84,7 @@ export function withSessions<
     if (!attached.active) {
       // A body stream that asks for its session later has no response to carry a cookie.
       attached.readOnly()
-      return undecorated(response) as Result
+      return undecorated(request, response) as Result
     }
     let cookies: string[]
     try {
@@ -93,6 +93,6 @@ export function withSessions<
       await response.body?.cancel().catch(() => {}) // the response is dropped: release its body
       throw error
     }
-    return addSessionCookies(response, cookies, true) as Result
+    return addSessionCookies(request, response, cookies, true) as Result
   }
 }

@@ -121,7 +121,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
     }
     if (!attached.active) {
       attached.readOnly() // asked for later (in a stream's callback, say): too late for a cookie
-      replace(c, undecorated(c.res))
+      replace(c, undecorated(request, c.res))
       return
     }
     const response = c.res
@@ -137,7 +137,7 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
         throw error
       }
     }
-    replace(c, addSessionCookies(response, cookies, true))
+    replace(c, addSessionCookies(request, response, cookies, true))
   }
 }
 

@@ -252,6 +252,28 @@ describe('Fetch adapter: responses', () => {
     }
   })
 
+  it('two wrappers with two managers on one request: both cookies reach the visitor', async (t) => {
+    const prefs = createFixture('cookie', { cookie: { name: 'prefs' } })
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(
+        prefs.sessions,
+        withSessions(sessions, async (request) => {
+          const path = new URL(request.url).pathname
+          await write(request) // the inner manager's session
+          if (path === '/both') (await prefs.sessions.getSession(request)).set('theme', 'dark')
+          return new Response('ok')
+        }),
+      ),
+    )
+    for (const path of ['/inner', '/both', '/inner']) {
+      const result = await new Client(client.base).get(path)
+      assert.equal(result.body, 'ok')
+      assert.ok(setCookieOf(result, 'session')?.value, `${path}: the inner session's cookie`)
+      assert.equal(setCookieOf(result, 'prefs') !== undefined, path === '/both', path)
+      assert.equal(result.headers.vary, 'Cookie')
+    }
+  })
+
   it('commits nothing for a handler that throws after a write, and rethrows', async (t) => {
     const { client, fixture } = await start(t, ({ sessions }) =>
       withSessions(sessions, async (request) => {

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test'
 import { Hono } from 'hono'
 import { sessionMiddleware } from '../../src/adapters/hono.ts'
 import { newSession } from '../../src/index.ts'
+import { createFixture } from '../support/adapter-fixture.ts'
 import { appWith, start } from '../support/hono-node.ts'
 import { Client, type HttpResult, json, serve, setCookieOf } from '../support/http.ts'
 
@@ -147,5 +148,27 @@ describe('Hono adapter: the handler’s Response', () => {
     assert.notEqual(sessionCookies(again)[0], sessionCookies(bob)[0])
     assert.equal(json(await client.get('/who')), 'ann')
     assert.equal(json(await bobClient.get('/who')), 'bob')
+  })
+  it('two middlewares with two managers: both cookies reach the visitor, whichever read its session', async (t) => {
+    const prefs = createFixture('cookie', { cookie: { name: 'prefs' } })
+    const { client } = await start(t, (sessions) => {
+      const app = new Hono()
+      app.use(sessionMiddleware(prefs.sessions))
+      app.use(sessionMiddleware(sessions))
+      app.get('/:what', async (c) => {
+        ;(await c.get('session')).set('n', 1) // the inner manager's session
+        if (c.req.param('what') === 'both')
+          (await prefs.sessions.getSession(c)).set('theme', 'dark')
+        return c.text('ok')
+      })
+      return app
+    })
+    for (const path of ['/inner', '/both', '/inner']) {
+      const result = await new Client(client.base).get(path)
+      assert.equal(result.body, 'ok')
+      assert.ok(setCookieOf(result, 'session')?.value, `${path}: the inner session's cookie`)
+      assert.equal(setCookieOf(result, 'prefs') !== undefined, path === '/both', path)
+      assert.equal(result.headers.vary, 'Cookie')
+    }
   })
 })

@@ -33,21 +33,24 @@ export function withSessionCookies(
   })
 }
 
-/** A response's own Set-Cookie values and `Vary` before the session's were added in place. */
-interface Before {
+/** A response decorated in place: for which request, and its own headers from before. */
+interface Decoration {
+  /** The request whose session's headers were added (nested adapters add theirs to the same). */
+  readonly request: Request
+  /** The response's own Set-Cookie values before any session's were added. */
   readonly cookies: readonly string[]
+  /** Its own `Vary` before `Cookie` was added. */
   readonly vary: string | null
 }
 
 const NO_COOKIES: readonly string[] = []
-const NOTHING: Before = { cookies: NO_COOKIES, vary: null }
 
 /**
- * The responses given the session's headers in place, with their headers as they were before. A
- * handler that returns the same `Response` object again (a cached one) must not hand the earlier
- * request's cookie to the next visitor: such a response gets a copy built from these headers.
+ * The responses given the session's headers in place. A handler that returns the same `Response`
+ * object for another request (a cached one) must not hand the earlier request's cookie to the next
+ * visitor: such a response gets a copy built from the headers it had before.
  */
-const decorated = new WeakMap<Response, Before>()
+const decorated = new WeakMap<Response, Decoration>()
 
 /**
  * Whether a response of this status may get the headers in place: 200–299 except 204 and 205,
@@ -61,33 +64,41 @@ function inPlace(status: number): boolean {
 
 /**
  * Puts the session's Set-Cookie values (after the application's own) and, with `vary`,
- * `Vary: Cookie` (merged as {@link withSessionCookies} does) on `response`, in its own headers
- * when it can, so the runtime sends the handler's `Response` as it is (on Node.js,
- * `@hono/node-server` keeps its fast path for a body it holds as a string or bytes).
+ * `Vary: Cookie` (merged as {@link withSessionCookies} does) on `response`, the answer to
+ * `request`, in its own headers when it can, so the runtime sends the handler's `Response` as it
+ * is (on Node.js, `@hono/node-server` keeps its fast path for a body it holds as a string or
+ * bytes).
  *
  * A copy ({@link withSessionCookies}) instead when the headers are immutable (`Response.redirect()`
  * on most runtimes, a `fetch()` result), for redirects, 204, 205 and 304 answers (often one
- * shared object), and for a `Response` object this function already decorated for an earlier
- * request: that copy is built from the headers the object had before, so one visitor's cookie
- * never reaches the next. Use {@link undecorated} on the responses of requests that never read
- * their session.
+ * shared object), and for a `Response` object this function decorated for another request: that
+ * copy is built from the headers the object had before, so one visitor's cookie never reaches the
+ * next. (Decorated again for the same request, by a second adapter around the first, it keeps
+ * both's headers.) Use {@link undecorated} on the responses of requests that never read their
+ * session.
  *
  * Returns `response` itself or its copy. Internal to the adapters.
  */
 export function addSessionCookies(
+  request: Request,
   response: Response,
   cookies: readonly string[],
   vary: boolean,
 ): Response {
-  const before = decorated.get(response)
-  if (before !== undefined) return cleanCopy(response, before, cookies, vary)
+  const earlier = decorated.get(response)
+  if (earlier !== undefined && earlier.request !== request) {
+    return cleanCopy(response, earlier, cookies, vary)
+  }
   if (cookies.length === 0 && !vary) return response
   // Only `status` and `headers`: on @hono/node-server's Response, reading `body`, `type` or
   // `statusText` turns it into a full Fetch Response and loses the fast path.
-  if (!inPlace(response.status)) return withSessionCookies(response, cookies, vary)
+  if (earlier === undefined && !inPlace(response.status)) {
+    return withSessionCookies(response, cookies, vary)
+  }
   const headers = response.headers
   const ownVary = headers.get('vary')
-  const ownCookies = headers.has('set-cookie') ? headers.getSetCookie() : NO_COOKIES
+  const ownCookies =
+    earlier === undefined && headers.has('set-cookie') ? headers.getSetCookie() : NO_COOKIES
   let next = 0
   try {
     // The first change throws if the headers are immutable, and then nothing has changed.
@@ -97,29 +108,28 @@ export function addSessionCookies(
     return withSessionCookies(response, cookies, vary)
   }
   for (; next < cookies.length; next++) headers.append('set-cookie', cookies[next] as string)
-  decorated.set(
-    response,
-    ownVary === null && ownCookies === NO_COOKIES
-      ? NOTHING
-      : { cookies: ownCookies, vary: ownVary },
-  )
+  if (earlier === undefined) {
+    decorated.set(response, { request, cookies: ownCookies, vary: ownVary })
+  }
   return response
 }
 
 /**
- * `response` as the handler built it, for a request that never read its session: the object
- * itself, or, if {@link addSessionCookies} put an earlier request's cookies on this same object, a
- * copy without them. Internal to the adapters.
+ * `response`, the answer to `request`, as it should go out from a layer whose session was never
+ * read: the object itself, or, if {@link addSessionCookies} put another request's cookies on this
+ * same object, a copy without them. Internal to the adapters.
  */
-export function undecorated(response: Response): Response {
-  const before = decorated.get(response)
-  return before === undefined ? response : cleanCopy(response, before, NO_COOKIES, false)
+export function undecorated(request: Request, response: Response): Response {
+  const earlier = decorated.get(response)
+  return earlier === undefined || earlier.request === request
+    ? response
+    : cleanCopy(response, earlier, NO_COOKIES, false)
 }
 
 /** A copy of a decorated `response` with its own headers as they were, plus `cookies` and Vary. */
 function cleanCopy(
   response: Response,
-  before: Before,
+  before: Decoration,
   cookies: readonly string[],
   vary: boolean,
 ): Response {
