@@ -104,6 +104,8 @@ export interface GoalResult {
   readonly max: number
   readonly cpuMedian: number
   readonly pass: boolean
+  /** The goal's ceiling server over `versus` (median req/s ratio), when it was measured. */
+  readonly ceiling: number
 }
 
 /** The goals whose servers and scenarios this run measured. */
@@ -116,11 +118,16 @@ export function goalResults(input: ReportInput): GoalResult[] {
       const s = input.ratios.compare(goal.target, goal.versus, scenario, 'rps')
       if (s === undefined || !input.scenarios.some((x) => x.name === scenario)) continue
       const cpu = input.ratios.compare(goal.target, goal.versus, scenario, 'cpu')
+      const ceiling =
+        goal.ceiling !== undefined && names.has(goal.ceiling)
+          ? input.ratios.compare(goal.ceiling, goal.versus, scenario, 'rps')
+          : undefined
       out.push({
         goal,
         scenario,
         ...s,
         cpuMedian: cpu?.median ?? Number.NaN,
+        ceiling: ceiling?.median ?? Number.NaN,
         pass: s.median >= goal.min,
       })
     }
@@ -148,6 +155,7 @@ export function goalLines(
       'goal',
       'req/s: median (min–max)',
       'req/CPU-s',
+      'ceiling',
     ],
   ]
   for (const r of results) {
@@ -160,9 +168,12 @@ export function goalLines(
       `≥ ${r.goal.min.toFixed(2)}`,
       formatSpread({ median: r.median, min: r.min, max: r.max, n: 2 }),
       Number.isFinite(r.cpuMedian) ? r.cpuMedian.toFixed(2) : '–',
+      Number.isFinite(r.ceiling)
+        ? `${r.ceiling.toFixed(2)} (${labelOf(r.goal.ceiling ?? '')})`
+        : '–',
     ])
   }
-  return rows.length > 1 ? table(rows, ['l', 'r', 'l', 'l', 'l', 'r', 'r', 'r']) : []
+  return rows.length > 1 ? table(rows, ['l', 'r', 'l', 'l', 'l', 'r', 'r', 'r', 'l']) : []
 }
 
 /** The second bare node:http against the first: drift of the run. */

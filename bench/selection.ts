@@ -63,7 +63,11 @@ function matches(token: string): Target[] {
 function complete(selected: Target[]): Target[] {
   const names = new Set(selected.map((t) => t.name))
   if (selected.some((t) => t.storage === 'redis' && t.kind !== 'bare')) names.add(REDIS_CEILING)
-  for (const goal of GOALS) if (names.has(goal.target)) names.add(goal.versus)
+  for (const goal of GOALS) {
+    if (!names.has(goal.target)) continue
+    names.add(goal.versus)
+    if (goal.ceiling !== undefined) names.add(goal.ceiling)
+  }
   for (const name of [...names]) names.add(frameworkBaseline(targetByName(name) as Target).name)
   names.add(PAIR)
   names.add(DRIFT)

@@ -91,6 +91,9 @@ export function phaseReport(
       `### Goals: ${met} of ${goals.length} met (✓: the median reaches the goal)`,
       '',
       ...goalTable,
+      '',
+      'ceiling: the same ratio for the server that does the work without a session library (the',
+      'bare framework; node:http with one Redis round trip): no session library can pass it here.',
     )
   }
   lines.push('', driftLine(input), pairSpeedLine(input))
