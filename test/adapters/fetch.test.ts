@@ -205,6 +205,23 @@ describe('Fetch adapter: responses', () => {
     assert.deepEqual(result.setCookies.map((cookie) => cookie.name).sort(), ['session', 'up'])
   })
 
+  it('puts the cookie on a copy of a frozen Response', async (t) => {
+    // Deno's Response records state on the object when it is read or served: a frozen one cannot
+    // be copied, and Deno.serve fails on it, with or without a session.
+    if ('Deno' in globalThis) return t.skip('Deno cannot send a frozen Response')
+    const { client } = await start(t, ({ sessions }) =>
+      withSessions(sessions, async (request) => {
+        await write(request)
+        return Object.freeze(new Response('frozen', { status: 202 }))
+      }),
+    )
+    const result = await client.get('/')
+    assert.equal(result.status, 202)
+    assert.equal(result.body, 'frozen')
+    assert.equal(result.headers.vary, 'Cookie')
+    assert.ok(setCookieOf(result, 'session')?.value)
+  })
+
   it('a Response object returned again gives each visitor their own cookie only, and none without a session', async (t) => {
     // A null body: such a Response can be sent any number of times, on every runtime.
     const shared = new Response(null, {
