@@ -111,13 +111,8 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       throw error
     }
     if (!attached.active) return
-    let cookies: string[]
-    try {
-      const result = finishRequest(attached, false)
-      cookies = Array.isArray(result) ? result : await result
-    } catch (error) {
-      throw error
-    }
+    const result = finishRequest(attached, false)
+    const cookies = Array.isArray(result) ? result : await result
     if (cookies.length > 0) ctx.append('Set-Cookie', cookies)
     ctx.vary('Cookie')
   }
