@@ -35,8 +35,11 @@ export function withSessionCookies(
 
 /** A response decorated in place: for which request, and its own headers from before. */
 interface Decoration {
-  /** The request whose session's headers were added (nested adapters add theirs to the same). */
-  readonly request: Request
+  /**
+   * The {@link requestNumber} of the request whose session's headers were added (nested adapters
+   * add theirs to the same); a number, as a cached response must not keep its request alive.
+   */
+  readonly request: number
   /** The response's own Set-Cookie values before any session's were added. */
   readonly cookies: readonly string[]
   /** Its own `Vary` before `Cookie` was added. */
@@ -44,6 +47,26 @@ interface Decoration {
 }
 
 const NO_COOKIES: readonly string[] = []
+
+const REQUEST_NUMBER: unique symbol = Symbol('sessionware.request-number')
+
+/** A request, possibly numbered by {@link requestNumber}. */
+interface Numbered {
+  [REQUEST_NUMBER]?: number
+}
+
+let requests = 0
+
+/** A number of its own for `request`, kept on it (the core hangs its state on it the same way). */
+function requestNumber(request: Request): number {
+  const numbered = request as Numbered
+  let number = numbered[REQUEST_NUMBER]
+  if (number === undefined) {
+    number = ++requests
+    numbered[REQUEST_NUMBER] = number
+  }
+  return number
+}
 
 /**
  * Marks a response given the session's headers in place, with its {@link Decoration}. A handler
@@ -80,9 +103,9 @@ function inPlace(status: number): boolean {
  * on most runtimes, a `fetch()` result) or the response is frozen, for redirects, 204, 205 and
  * 304 answers (often one shared object), and for a `Response` object this function decorated for
  * another request: that copy is built from the headers the object had before, so one visitor's
- * cookie never reaches the next. (Decorated again for the same request, by a second adapter around the first, it keeps
- * both's headers.) Use {@link undecorated} on the responses of requests that never read their
- * session.
+ * cookie never reaches the next. (Decorated again for the same request, by a second adapter
+ * around the first, it keeps both's headers.) Use {@link undecorated} on the responses of
+ * requests that never read their session.
  *
  * Returns `response` itself or its copy. Internal to the adapters.
  */
@@ -93,7 +116,7 @@ export function addSessionCookies(
   vary: boolean,
 ): Response {
   const earlier = (response as Marked)[DECORATION]
-  if (earlier !== undefined && earlier.request !== request) {
+  if (earlier !== undefined && earlier.request !== (request as Numbered)[REQUEST_NUMBER]) {
     return cleanCopy(response, earlier, cookies, vary)
   }
   if (cookies.length === 0 && !vary) return response
@@ -116,7 +139,8 @@ export function addSessionCookies(
   }
   for (; next < cookies.length; next++) headers.append('set-cookie', cookies[next] as string)
   if (earlier === undefined) {
-    ;(response as Marked)[DECORATION] = { request, cookies: ownCookies, vary: ownVary }
+    const decoration = { request: requestNumber(request), cookies: ownCookies, vary: ownVary }
+    ;(response as Marked)[DECORATION] = decoration
   }
   return response
 }
@@ -128,7 +152,7 @@ export function addSessionCookies(
  */
 export function undecorated(request: Request, response: Response): Response {
   const earlier = (response as Marked)[DECORATION]
-  return earlier === undefined || earlier.request === request
+  return earlier === undefined || earlier.request === (request as Numbered)[REQUEST_NUMBER]
     ? response
     : cleanCopy(response, earlier, NO_COOKIES, false)
 }
