@@ -39,6 +39,8 @@ export type RedisStoreClient = NodeRedisStoreClient | IoRedisStoreClient
 export interface Script {
   readonly source: string
   sha?: Promise<string>
+  /** The SHA-1 once `sha` has resolved, so later runs need not wait for it. */
+  shaText?: string
 }
 
 /** The commands the store sends, the same for both client libraries. */
@@ -86,8 +88,12 @@ type Eval = (scriptOrSha: string, keys: string[], args: string[]) => Promise<unk
 
 function scriptRunner(evalsha: Eval, evaluate: Eval): Commands['run'] {
   return async (script, key, args) => {
-    script.sha ??= sha1(script.source)
-    const sha = await script.sha
+    let sha = script.shaText
+    if (sha === undefined) {
+      script.sha ??= sha1(script.source)
+      sha = await script.sha
+      script.shaText = sha
+    }
     try {
       return await evalsha(sha, [key], args)
     } catch (error) {

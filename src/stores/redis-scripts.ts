@@ -184,78 +184,106 @@ export function replySubject(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value.slice(1)
 }
 
-/**
- * A record from a hash as HGETALL returns it: an object (node-redis, ioredis), a Map (node-redis
- * with a type mapping) or a flat field/value list (inside a script reply). Null when the hash is
- * absent or not one of ours.
- */
-export function toRecord(id: string, hash: unknown): SessionRecord | null {
-  let version: string | undefined
-  let createdAt: string | undefined
-  let lastActiveAt: string | undefined
-  let expiresAt: string | undefined
-  let subject: string | undefined
-  let movedTo: string | undefined
-  const fields: [string, string][] = []
-  for (const [name, value] of entriesOf(hash)) {
-    if (name.charCodeAt(0) === FIELD_CODE) {
-      fields.push([name.slice(1), value])
-      continue
-    }
-    switch (name) {
-      case 'version':
-        version = value
-        break
-      case 'createdAt':
-        createdAt = value
-        break
-      case 'lastActiveAt':
-        lastActiveAt = value
-        break
-      case 'expiresAt':
-        expiresAt = value
-        break
-      case 'subject':
-        subject = value
-        break
-      case 'movedTo':
-        movedTo = value
-        break
-    }
-  }
-  const times = [version, createdAt, lastActiveAt, expiresAt].map((text) =>
-    text === undefined ? Number.NaN : Number(text),
-  ) as [number, number, number, number]
-  if (!times.every(Number.isFinite)) return null
-  // fromEntries defines every name as an own property (`__proto__` included).
-  const record: {
-    -readonly [K in keyof SessionRecord]: SessionRecord[K]
-  } = {
-    id,
-    fields: Object.fromEntries(fields),
-    version: times[0],
-    createdAt: times[1],
-    lastActiveAt: times[2],
-    expiresAt: times[3],
-  }
-  if (subject !== undefined) record.subject = subject
-  if (movedTo !== undefined) record.movedTo = movedTo
-  return record
+/** The metadata of a hash, as its texts, while a reply is read. */
+interface Meta {
+  version: string | undefined
+  createdAt: string | undefined
+  lastActiveAt: string | undefined
+  expiresAt: string | undefined
+  subject: string | undefined
+  movedTo: string | undefined
 }
 
-/** The field/value pairs of a hash reply, as strings (Buffers decoded). */
-function entriesOf(hash: unknown): [string, string][] {
-  if (Array.isArray(hash)) {
-    const entries: [string, string][] = []
-    for (let i = 0; i + 1 < hash.length; i += 2)
-      entries.push([String(hash[i]), String(hash[i + 1])])
-    return entries
+/** Sets a session field as an own property, even one named `__proto__`. */
+function setField(fields: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') {
+    Object.defineProperty(fields, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  } else fields[name] = value
+}
+
+/** Takes one hash field/value pair of a reply into `meta` or `fields`. */
+function take(meta: Meta, fields: Record<string, string>, name: string, value: string): void {
+  if (name.charCodeAt(0) === FIELD_CODE) {
+    setField(fields, name.slice(1), value)
+    return
   }
-  const source =
-    hash instanceof Map
-      ? [...hash]
-      : typeof hash === 'object' && hash !== null
-        ? Object.entries(hash)
-        : []
-  return source.map(([name, value]) => [String(name), String(value)])
+  switch (name) {
+    case 'version':
+      meta.version = value
+      break
+    case 'createdAt':
+      meta.createdAt = value
+      break
+    case 'lastActiveAt':
+      meta.lastActiveAt = value
+      break
+    case 'expiresAt':
+      meta.expiresAt = value
+      break
+    case 'subject':
+      meta.subject = value
+      break
+    case 'movedTo':
+      meta.movedTo = value
+      break
+  }
+}
+
+/** A reply item as a string (Buffers decoded). */
+const text = (item: unknown): string => (typeof item === 'string' ? item : String(item))
+
+/** A time of the metadata as a number: NaN when absent or not a number. */
+const time = (value: string | undefined): number =>
+  value === undefined ? Number.NaN : Number(value)
+
+/**
+ * A record from a hash as HGETALL returns it: an object (node-redis, ioredis), a Map (node-redis
+ * with a type mapping) or a flat field/value list (inside a script reply, or node-redis with a type
+ * mapping). Null when the hash is absent or not one of ours. A field repeated in a list keeps its
+ * last value.
+ */
+export function toRecord(id: string, hash: unknown): SessionRecord | null {
+  const meta: Meta = {
+    version: undefined,
+    createdAt: undefined,
+    lastActiveAt: undefined,
+    expiresAt: undefined,
+    subject: undefined,
+    movedTo: undefined,
+  }
+  const fields: Record<string, string> = {}
+  if (Array.isArray(hash)) {
+    for (let i = 0; i + 1 < hash.length; i += 2)
+      take(meta, fields, text(hash[i]), text(hash[i + 1]))
+  } else if (hash instanceof Map) {
+    for (const [name, value] of hash) take(meta, fields, text(name), text(value))
+  } else if (typeof hash === 'object' && hash !== null) {
+    const source = hash as Record<string, unknown>
+    for (const name in source) {
+      if (Object.hasOwn(source, name)) take(meta, fields, name, text(source[name]))
+    }
+  }
+  const version = time(meta.version)
+  const createdAt = time(meta.createdAt)
+  const lastActiveAt = time(meta.lastActiveAt)
+  const expiresAt = time(meta.expiresAt)
+  if (
+    !Number.isFinite(version) ||
+    !Number.isFinite(createdAt) ||
+    !Number.isFinite(lastActiveAt) ||
+    !Number.isFinite(expiresAt)
+  ) {
+    return null
+  }
+  const record: {
+    -readonly [K in keyof SessionRecord]: SessionRecord[K]
+  } = { id, fields, version, createdAt, lastActiveAt, expiresAt }
+  if (meta.subject !== undefined) record.subject = meta.subject
+  if (meta.movedTo !== undefined) record.movedTo = meta.movedTo
+  return record
 }

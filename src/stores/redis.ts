@@ -19,7 +19,7 @@ import type {
 } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
 import { timeoutOption } from '../lib/options.ts'
-import { withTimeout } from '../lib/timeout.ts'
+import { createDeadlines } from './deadlines.ts'
 import { commandsOf, type RedisStoreClient, toStrings } from './redis-client.ts'
 import {
   CREATE,
@@ -72,6 +72,9 @@ export interface RedisStore extends SessionStore {
   /** Deletes the record only if it belongs to `subject` (one script); returns whether it did. */
   deleteIfSubject(id: string, subject: string): Promise<boolean>
 }
+
+/** The value itself (a call whose result needs no reading). */
+const same = <T>(value: T): T => value
 
 /** Printable ASCII without space, `{` (0x7b) or `}` (0x7d). */
 const KEY_PREFIX = /^[\x21-\x7a\x7c\x7e]{0,128}$/
@@ -161,16 +164,31 @@ export function createRedisStore(
   const sessionKey = (id: string): string => `${keyPrefix}{${id}}`
   const subjectKey = (subject: string): string => `${keyPrefix}subject:{${subject}}`
 
+  const deadlines = createDeadlines(
+    timeoutMs,
+    (operation) => new Error(`redis store: ${operation} timed out after ${timeout} s`),
+  )
   /** Runs `work`, rejecting if it has not settled within the timeout. */
   const bounded = <T>(operation: string, work: () => Promise<T>): Promise<T> =>
-    withTimeout(
-      work(),
-      timeoutMs,
-      () => new Error(`redis store: ${operation} timed out after ${timeout} s`),
-    )
+    deadlines.run(operation, work, same)
 
   const index = (subject: string, id: string, expiresAt: number): Promise<unknown> =>
     redis.run(INDEX, subjectKey(subject), [id, ttlOf(expiresAt)])
+
+  /**
+   * The reply of `write`, a script on the session; with a subject, its index is sent alongside, so
+   * it never lags the session (an unused member is harmless).
+   */
+  const indexed = async (
+    write: Promise<unknown>,
+    subject: string | null | undefined,
+    id: string,
+    expiresAt: number,
+  ): Promise<unknown> => {
+    if (typeof subject !== 'string') return await write
+    const [reply] = await Promise.all([write, index(subject, id, expiresAt)])
+    return reply
+  }
 
   const unindex = async (subject: string, ids: string[]): Promise<void> => {
     if (ids.length > 0) await redis.srem(subjectKey(subject), ids)
@@ -191,17 +209,22 @@ export function createRedisStore(
     capabilities,
 
     get(id) {
-      return bounded('get', async () => toRecord(id, await redis.hgetall(sessionKey(id))))
+      // The request path: one HGETALL, its reply read straight into the record.
+      return deadlines.run(
+        'get',
+        () => redis.hgetall(sessionKey(id)),
+        (hash) => toRecord(id, hash),
+      )
     },
 
     create(record) {
       return bounded('create', async (): Promise<WriteResult> => {
-        const subject = record.subject
-        const [created] = await Promise.all([
+        const created = await indexed(
           redis.run(CREATE, sessionKey(record.id), recordArgs(record, 1)),
-          // Sent alongside, so the index never lags the session; an unused member is harmless.
-          typeof subject === 'string' ? index(subject, record.id, record.expiresAt) : undefined,
-        ])
+          record.subject,
+          record.id,
+          record.expiresAt,
+        )
         return Number(created) === 1 ? { ok: true, version: 1 } : { ok: false, reason: 'exists' }
       })
     },
@@ -211,10 +234,12 @@ export function createRedisStore(
         const version = expectedVersion + 1
         const args = [String(expectedVersion), ...recordArgs(record, version)]
         const subject = record.subject
-        const [reply] = await Promise.all([
+        const reply = await indexed(
           redis.run(REPLACE, sessionKey(record.id), args),
-          typeof subject === 'string' ? index(subject, record.id, record.expiresAt) : undefined,
-        ])
+          subject,
+          record.id,
+          record.expiresAt,
+        )
         const [status, ...rest] = toStrings(reply)
         if (status === 'ok') {
           const previous = rest[0]
@@ -229,10 +254,12 @@ export function createRedisStore(
     patch(id, patch) {
       return bounded('patch', async (): Promise<PatchResult> => {
         const given = patch.subject
-        const [reply] = await Promise.all([
+        const reply = await indexed(
           redis.run(PATCH, sessionKey(id), patchArgs(patch)),
-          typeof given === 'string' ? index(given, id, patch.expiresAt) : undefined,
-        ])
+          given,
+          id,
+          patch.expiresAt,
+        )
         // {'gone'}, {'moved', movedTo} or {'ok', version, previous subject, subject}.
         const [status, second = '', third, fourth] = toStrings(reply)
         if (status === 'gone') return { ok: false, reason: 'gone' }
