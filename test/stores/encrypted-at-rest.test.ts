@@ -267,8 +267,8 @@ describe('createEncryptedSerializer', () => {
     }
     const wrapped = createEncryptedSerializer({ keys: [KEY_A], serializer: upper })
     assert.deepEqual(wrapped.parse(wrapped.stringify({ a: 'b' })), { a: 'b' })
-    // The sealed cookie codec with the same key: same key id, another derived key.
-    const cookie = createSealedCodec({ keys: [KEY_A] }).encode('{"a":"b"}')
+    // The sealed cookie codec's AES format with the same key: same key id, another derived key.
+    const cookie = createSealedCodec({ keys: [KEY_A], cipher: 'aes-256-gcm' }).encode('{"a":"b"}')
     assert.equal(cookie.slice(0, 7), serializer.stringify(1).slice(0, 7))
     assert.throws(() => serializer.parse(cookie), /tampered/)
   })
