@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
-import { attachRequest, isAttached } from './kit/attach.ts'
+import { isAttached } from './kit/attach.ts'
 import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
 import { errorStatus, reportRequestError } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
@@ -84,22 +84,27 @@ export function withSessions<
     // The response is hooked only when the handler first asks for its session: a request that
     // never does runs exactly as without sessionware.
     let hold: NodeResponseHold | undefined
-    attachRequest(sessions, req, {
-      cookieHeader: req.headers.cookie,
-      transport: () => nodeTransport(req),
-      onActivate: (attached) => {
+    sessions.attach(
+      req,
+      req.headers.cookie,
+      () => nodeTransport(req),
+      (attached) => {
         hold = holdNodeResponse(req, res, attached, onError)
       },
-    })
-    const fail = (error: unknown): void => {
+    )
+    let result: unknown
+    try {
+      result = handler(req, res)
+    } catch (error) {
       if (hold === undefined) onError(error, req, res)
       else hold.fail(error)
+      return
     }
-    try {
-      const result = handler(req, res)
-      if (result instanceof Promise) result.then(undefined, fail)
-    } catch (error) {
-      fail(error)
+    if (result instanceof Promise) {
+      result.then(undefined, (error: unknown) => {
+        if (hold === undefined) onError(error, req, res)
+        else hold.fail(error)
+      })
     }
   }
 }

@@ -63,7 +63,7 @@ function cookies(
   const value = options.storage.cookieValue(state, now)
   let maxAge: number | undefined
   if (state.isPersistent(state)) {
-    const left = state.deadline({ ...state, lastActiveAt: now }) - now
+    const left = state.deadline(state, now) - now
     if (Number.isFinite(left)) maxAge = Math.max(0, Math.ceil(left / 1000))
   }
   return [setCookie(options.cookie, value, maxAge, secure(options, rs), now)]

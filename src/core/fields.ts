@@ -38,37 +38,72 @@ function bagOf(): Bag {
   return Object.create(null) as Bag
 }
 
+/** Decodes fields one at a time into what {@link DecodedFields} holds. */
+class FieldDecoder implements DecodedFields {
+  readonly serializer: Serializer
+  data: Bag = bagOf()
+  flash: Bag = bagOf()
+  maxAge: number | undefined = undefined
+  renewedAt: number | undefined = undefined
+  persistent: boolean | undefined = undefined
+  client: ClientInfo | undefined = undefined
+  userAgent: string | undefined = undefined
+  address: string | undefined = undefined
+
+  constructor(serializer: Serializer) {
+    this.serializer = serializer
+  }
+
+  /** Decodes one field; throws when it is malformed. */
+  field(name: string, text: string): void {
+    if (name.startsWith(DATA)) this.data[name.slice(2)] = this.serializer.parse(text)
+    else if (name.startsWith(FLASH)) this.flash[name.slice(2)] = this.serializer.parse(text)
+    else if (name === MAX_AGE) this.maxAge = positive(text)
+    else if (name === RENEWED_AT) this.renewedAt = positive(text)
+    else if (name === PERSISTENT) this.persistent = text === '1'
+    else if (name === USER_AGENT) this.userAgent = text
+    else if (name === ADDRESS) this.address = text
+  }
+
+  /** What was decoded. */
+  done(): DecodedFields {
+    if (this.userAgent !== undefined || this.address !== undefined) {
+      this.client = { userAgent: this.userAgent, address: this.address }
+    }
+    return this
+  }
+}
+
 /**
  * Decodes stored fields; null when any field is malformed. A field of an unknown kind is ignored
  * (written by a newer version).
  */
 export function decodeFields(fields: SessionFields, serializer: Serializer): DecodedFields | null {
-  const out: DecodedFields = {
-    data: bagOf(),
-    flash: bagOf(),
-    maxAge: undefined,
-    renewedAt: undefined,
-    persistent: undefined,
-    client: undefined,
-  }
-  let userAgent: string | undefined
-  let address: string | undefined
+  const decoder = new FieldDecoder(serializer)
   try {
-    for (const name in fields) {
-      const text = fields[name] as string
-      if (name.startsWith(DATA)) out.data[name.slice(2)] = serializer.parse(text)
-      else if (name.startsWith(FLASH)) out.flash[name.slice(2)] = serializer.parse(text)
-      else if (name === MAX_AGE) out.maxAge = positive(text)
-      else if (name === RENEWED_AT) out.renewedAt = positive(text)
-      else if (name === PERSISTENT) out.persistent = text === '1'
-      else if (name === USER_AGENT) userAgent = text
-      else if (name === ADDRESS) address = text
-    }
+    for (const name in fields) decoder.field(name, fields[name] as string)
   } catch {
     return null
   }
-  if (userAgent !== undefined || address !== undefined) out.client = { userAgent, address }
-  return out
+  return decoder.done()
+}
+
+function decodeEntry(this: FieldDecoder, text: string, name: string): void {
+  this.field(name, text)
+}
+
+/** {@link decodeFields} of fields held in a Map (a store's own record, lent). */
+export function decodeFieldMap(
+  fields: ReadonlyMap<string, string>,
+  serializer: Serializer,
+): DecodedFields | null {
+  const decoder = new FieldDecoder(serializer)
+  try {
+    fields.forEach(decodeEntry, decoder)
+  } catch {
+    return null
+  }
+  return decoder.done()
 }
 
 function positive(text: string): number {

@@ -21,7 +21,8 @@ import {
   RequestState,
   type StateOwner,
 } from './request.ts'
-import { bag, Session, type SessionState } from './session.ts'
+import { Session, type SessionState } from './session.ts'
+import { RequestSessionState, type StateSource } from './state.ts'
 import type { LoadedSession, SessionStorage } from './storage.ts'
 import type { RegisteredData, RegisteredFlash, SessionData, SessionStore } from './types.ts'
 
@@ -92,19 +93,27 @@ export interface SessionManager<
 type IndexedStore = SessionStore &
   Required<Pick<SessionStore, 'listBySubject' | 'deleteBySubject' | 'deleteIfSubject'>>
 
-class Manager implements StateOwner {
+class Manager implements StateOwner, StateSource {
   readonly options: ResolvedOptions
   readonly storage: SessionStorage
+  /** The clock and the storage's rekey, for the states (see `RequestSessionState`). */
+  readonly now: () => number
+  readonly rekey: (state: SessionState) => void
 
   constructor(options: ResolvedOptions) {
     this.options = options
     this.storage = options.storage
+    this.now = options.clock
+    this.rekey = options.storage.rekey
   }
 
-  deadline = (state: Pick<SessionState, 'maxAge' | 'lastActiveAt' | 'createdAt'>): number => {
+  deadline = (
+    state: Pick<SessionState, 'maxAge' | 'lastActiveAt' | 'createdAt'>,
+    lastActiveAt: number = state.lastActiveAt,
+  ): number => {
     const o = this.options
     const idle = state.maxAge !== undefined ? state.maxAge * 1000 : o.idleTimeoutMs
-    const a = idle === null ? Number.POSITIVE_INFINITY : state.lastActiveAt + idle
+    const a = idle === null ? Number.POSITIVE_INFINITY : lastActiveAt + idle
     const b =
       o.absoluteTimeoutMs === null
         ? Number.POSITIVE_INFINITY
@@ -128,33 +137,7 @@ class Manager implements StateOwner {
     state.persistent ?? this.options.cookie.persistent
 
   state(from: LoadedSession | null, now: number): SessionState {
-    const state: SessionState = {
-      id: from ? from.id : null,
-      handle: from ? from.handle : null,
-      isNew: from === null,
-      createdAt: from ? from.createdAt : now,
-      lastActiveAt: from ? from.lastActiveAt : now,
-      renewedAt: from ? from.renewedAt : now,
-      maxAge: from?.maxAge,
-      persistent: from?.persistent,
-      subject: from?.subject,
-      data: from ? from.data : bag(),
-      flashIn: from ? from.flash : bag(),
-      flashOut: null,
-      changes: null,
-      changed: false,
-      invalidated: false,
-      regenerated: false,
-      committed: false,
-      replaced: false,
-      storedClient: from?.client,
-      client: undefined,
-      deadline: this.deadline,
-      touchDue: this.touchDue,
-      isPersistent: this.isPersistent,
-      now: this.options.clock,
-      rekey: this.storage.rekey,
-    }
+    const state = new RequestSessionState(this, from, now)
     if (from === null) this.storage.rekey(state)
     return state
   }
@@ -163,12 +146,24 @@ class Manager implements StateOwner {
     this.options.onInvalidCookie?.(reason, rs.request)
   }
 
-  /** Reads what the request's cookie names into `rs.loaded`, `rs.loadedAs` and `rs.stale`. */
-  async read(rs: RequestState, now: number): Promise<void> {
+  /**
+   * Reads what the request's cookie names into `rs.loaded`, `rs.loadedAs` and `rs.stale`: at once
+   * when the storage answers synchronously (cookie storage, the memory store), returning
+   * undefined; otherwise the returned promise settles once it has.
+   */
+  read(rs: RequestState, now: number): Promise<void> | undefined {
     const value = readCookie(rs.header, this.options.cookie.name, this.options.cookie.encoding)
-    if (value === undefined) return
+    if (value === undefined) return undefined
     const read = this.storage.read(value, now)
-    const result = typeof read === 'string' || !('then' in read) ? read : await read
+    if (typeof read === 'string' || !('then' in read)) {
+      this.found(rs, read, now)
+      return undefined
+    }
+    return read.then((result) => this.found(rs, result, now))
+  }
+
+  /** Records what the cookie gave. */
+  found(rs: RequestState, result: LoadedSession | InvalidCookieReason, now: number): void {
     rs.loadedAs = 'invalid'
     if (typeof result === 'string') {
       this.reject(result, rs)
@@ -181,17 +176,38 @@ class Manager implements StateOwner {
     }
   }
 
-  async load(rs: RequestState): Promise<Session<SessionData, SessionData>> {
-    rs.loading++
+  /** The request's session from what was read. */
+  open(rs: RequestState, now: number): Session<SessionData, SessionData> {
+    const state = this.state(rs.loaded, now)
+    rs.state = state
+    if (rs.locked !== false) state.committed = rs.locked
+    return new Session(state)
+  }
+
+  /**
+   * Loads the request's session. A storage that answers synchronously costs one resolved promise
+   * (the one `getSession` returns); only a pending read makes the load wait.
+   */
+  load(rs: RequestState): Promise<Session<SessionData, SessionData>> {
+    const now = this.options.clock()
+    let pending: Promise<void> | undefined
     try {
-      const now = this.options.clock()
-      await this.read(rs, now)
-      rs.state = this.state(rs.loaded, now)
-      if (rs.locked !== false) rs.state.committed = rs.locked
-      return new Session(rs.state)
-    } finally {
-      rs.loading--
+      pending = this.read(rs, now)
+      if (pending === undefined) return Promise.resolve(this.open(rs, now))
+    } catch (error) {
+      return Promise.reject(error)
     }
+    rs.loading++
+    return pending.then(
+      () => {
+        rs.loading--
+        return this.open(rs, now)
+      },
+      (error: unknown) => {
+        rs.loading--
+        throw error
+      },
+    )
   }
 
   async fresh(rs: RequestState): Promise<Session<SessionData, SessionData>> {

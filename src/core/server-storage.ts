@@ -18,6 +18,7 @@ import {
   applyPatch,
   DATA,
   type DecodedFields,
+  decodeFieldMap,
   decodeFields,
   encodeFields,
   FLASH,
@@ -26,6 +27,7 @@ import {
   RENEWED_AT,
   USER_AGENT,
 } from './fields.ts'
+import { type LentRecord, type ReadNow, readNowOf } from './read-now.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
 import {
@@ -34,6 +36,7 @@ import {
   type SessionStorage,
   type WriteOutcome,
 } from './storage.ts'
+import { StoredSession } from './stored-session.ts'
 import {
   type PatchResult,
   type Serializer,
@@ -186,7 +189,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
   function patchOf(state: SessionState, now: number, timesOnly: boolean): SessionPatch {
     const times = {
       lastActiveAt: now,
-      expiresAt: state.deadline({ ...state, lastActiveAt: now }),
+      expiresAt: state.deadline(state, now),
     }
     const c = state.changes
     const set = clientFields(state.client, state.storedClient, {})
@@ -243,7 +246,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
         version: 1,
         createdAt: state.createdAt,
         lastActiveAt: now,
-        expiresAt: state.deadline({ ...state, lastActiveAt: now }),
+        expiresAt: state.deadline(state, now),
         subject: state.subject,
       }
       const result = await call('create', () => store.create(record))
@@ -253,48 +256,59 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     throw new SessionStoreError('create', { cause: new Error('three id collisions in a row') })
   }
 
-  function loadedFrom(
+  /** Reads a session synchronously from a store that lends its records (the memory store). */
+  function readLent(
+    readNow: ReadNow,
     value: string,
-    record: SessionRecord,
-    decoded: DecodedFields,
-    forwardedFrom: string | null,
-  ): LoadedSession {
-    return {
-      id: value,
-      handle: record.id,
-      createdAt: record.createdAt,
-      lastActiveAt: record.lastActiveAt,
-      renewedAt: decoded.renewedAt ?? record.createdAt,
-      forwardedFrom,
-      maxAge: decoded.maxAge,
-      persistent: decoded.persistent,
-      subject: record.subject,
-      data: decoded.data,
-      flash: decoded.flash,
-      version: record.version,
-      rotated: false,
-      client: decoded.client,
+    handle: string,
+  ): LoadedSession | InvalidCookieReason {
+    let record: LentRecord | null
+    let forwardedFrom: string | null = null
+    try {
+      record = readNow.read(handle)
+      if (record === null) return 'unknown-id'
+      if (record.movedTo !== undefined) {
+        forwardedFrom = handle
+        record = readNow.read(record.movedTo)
+      }
+    } catch (cause) {
+      if (cause instanceof SessionStoreError) throw cause
+      throw new SessionStoreError('load', { cause })
     }
+    if (record === null || record.movedTo !== undefined) return 'unknown-id'
+    const decoded = decodeFieldMap(record.fields, serializer)
+    if (decoded === null) return 'malformed'
+    return new StoredSession(value, record, decoded, forwardedFrom)
+  }
+
+  async function readAsync(
+    value: string,
+    handle: string,
+  ): Promise<LoadedSession | InvalidCookieReason> {
+    let record = await call('load', () => store.get(handle))
+    if (record === null) return 'unknown-id'
+    let forwardedFrom: string | null = null
+    if (record.movedTo !== undefined) {
+      forwardedFrom = handle
+      const target = record.movedTo
+      record = await call('load', () => store.get(target))
+      if (record === null || record.movedTo !== undefined) return 'unknown-id'
+    }
+    const decoded = decodeFields(record.fields, serializer)
+    if (decoded === null) return 'malformed'
+    return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
   const storage: SessionStorage = {
     kind: 'server',
     store,
-    async read(value: string): Promise<LoadedSession | InvalidCookieReason> {
+    read(
+      value: string,
+    ): LoadedSession | InvalidCookieReason | Promise<LoadedSession | InvalidCookieReason> {
       if (!ID_FORMAT.test(value)) return 'malformed'
       const handle = handleOfId(value)
-      let record = await call('load', () => store.get(handle))
-      if (record === null) return 'unknown-id'
-      let forwardedFrom: string | null = null
-      if (record.movedTo !== undefined) {
-        forwardedFrom = handle
-        const target = record.movedTo
-        record = await call('load', () => store.get(target))
-        if (record === null || record.movedTo !== undefined) return 'unknown-id'
-      }
-      const decoded = decodeFields(record.fields, serializer)
-      if (decoded === null) return 'malformed'
-      return loadedFrom(value, record, decoded, forwardedFrom)
+      const readNow = readNowOf(store)
+      return readNow !== undefined ? readLent(readNow, value, handle) : readAsync(value, handle)
     },
     rekey,
     cookieValue(state: SessionState): string {
@@ -326,7 +340,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
           version: version + 1,
           createdAt: state.createdAt,
           lastActiveAt: now,
-          expiresAt: Math.min(now + graceMs, state.deadline({ ...state, lastActiveAt: now })),
+          expiresAt: Math.min(now + graceMs, state.deadline(state, now)),
           movedTo: newHandle,
         }
         const result = await call('update', () => store.replace(pointer, version))

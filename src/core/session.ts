@@ -12,8 +12,11 @@ import {
   SessionReplacedError,
 } from '../errors.ts'
 import { KEY_ORDER } from '../lib/python-json.ts'
+import { type Changes, noChanges } from './changes.ts'
 import type { ClientInfo } from './client.ts'
 import type { SessionData } from './types.ts'
+
+export type { Changes } from './changes.ts'
 
 /** The longest `maxAge` accepted: about 68 years, so every deadline stays a safe, finite time. */
 const MAX_SECONDS = 2_147_483_647
@@ -21,41 +24,16 @@ const MAX_SECONDS = 2_147_483_647
 /** A null-prototype record: `__proto__` is an ordinary key there. */
 export type Bag = Record<string, unknown>
 
-/** Creates an empty null-prototype record. */
+/** Creates an empty null-prototype record, with the own enumerable properties of `from`. */
 export function bag(from?: object): Bag {
   const out: Bag = Object.create(null)
   if (from) {
-    for (const [k, v] of Object.entries(from)) out[k] = v
+    for (const key of Object.keys(from)) out[key] = (from as Bag)[key]
     // The key order of Python-written data (integer-like keys), for writing it back byte for byte.
     const order = (from as { [KEY_ORDER]?: unknown })[KEY_ORDER]
     if (order !== undefined) Object.defineProperty(out, KEY_ORDER, { value: order, writable: true })
   }
   return out
-}
-
-/** What a request changed, field by field: enough to build a store patch. */
-export interface Changes {
-  /** Data keys set or deleted (the final data decides which). */
-  keys: Set<string>
-  /** All data is rewritten: `clear()` or `markChanged()` without a key. */
-  all: boolean
-  /** Flash keys set or consumed. */
-  flash: Set<string>
-  subject: boolean
-  maxAge: boolean
-  persistent: boolean
-}
-
-/** An empty change set. */
-export function noChanges(): Changes {
-  return {
-    keys: new Set(),
-    all: false,
-    flash: new Set(),
-    subject: false,
-    maxAge: false,
-    persistent: false,
-  }
 }
 
 /**
@@ -93,8 +71,14 @@ export interface SessionState {
   storedClient: ClientInfo | undefined
   /** The client to write with the record: set by the commit when `clientInfo` is on. */
   client: ClientInfo | undefined
-  /** Epoch ms at which the session expires, from the manager's timeouts. */
-  deadline(state: SessionState): number
+  /**
+   * Epoch ms at which the session expires, from the manager's timeouts; counted from
+   * `lastActiveAt` when given (the time a commit records), else from the state's own.
+   */
+  deadline(
+    state: Pick<SessionState, 'maxAge' | 'lastActiveAt' | 'createdAt'>,
+    lastActiveAt?: number,
+  ): number
   /** True when this request will refresh the last-active time (a throttled touch is due). */
   touchDue(state: SessionState): boolean
   /** The effective cookie mode. */
@@ -202,7 +186,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     const s = this.#s
     const now = s.now()
     const refreshed = s.changed || s.touchDue(s)
-    const left = (s.deadline(refreshed ? { ...s, lastActiveAt: now } : s) - now) / 1000
+    const left = (s.deadline(s, refreshed ? now : s.lastActiveAt) - now) / 1000
     return Math.max(left, 0)
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { READ_NOW, type ReadNow } from '../core/read-now.ts'
 import type {
   PatchResult,
   SessionFields,
@@ -193,7 +194,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     subjectIndex: true,
   })
 
-  return {
+  const store: MemoryStore = {
     contractVersion: 2,
     capabilities,
     get size() {
@@ -299,6 +300,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       timer = undefined
     },
   }
+  // Server storage reads a record synchronously and without a copy (see read-now.ts): the same
+  // answer as `get`, with no promise per request. Not enumerable, so a `{ ...store }` wrapper does
+  // not carry it past its own `get`.
+  const readNow: ReadNow = {
+    get: store.get,
+    read(id) {
+      const entry = live(id, clock())
+      if (entry === undefined) return null
+      entry.used = true
+      return entry.stored
+    },
+  }
+  Object.defineProperty(store, READ_NOW, { value: readNow })
+  return store
 }
 
 /** The store's own copy of a record, with `version`. */

@@ -44,9 +44,198 @@ const COMMITTING = 1 // the commit is running; calls are queued
 const DONE = 2 // calls pass straight through
 const ANSWERED = 3 // the commit failed and onError answered: the application's calls are dropped
 
+/** One call held while the commit runs. */
+class HeldCall {
+  readonly index: number
+  readonly args: unknown[]
+
+  constructor(index: number, args: unknown[]) {
+    this.index = index
+    this.args = args
+  }
+}
+
 /** What a held or dropped call returns, as node's own method would. */
 function heldResult(index: number, res: ServerResponse, writable: boolean): unknown {
   return index === WRITE ? writable : index === FLUSH_HEADERS ? undefined : res
+}
+
+/**
+ * Adds the session's headers to `res`: `Vary: Cookie` when the session was read, and the
+ * Set-Cookie values after the application's. `head`: the arguments of a held `writeHead`, whose
+ * headers take precedence over those set with `setHeader` (node's own rule).
+ */
+function addSessionHeaders(
+  res: ServerResponse,
+  attached: AttachedRequest,
+  cookies: string[],
+  head: unknown[] | undefined,
+): void {
+  if (attached.active) {
+    const app = head ? takeHeader(head, 'vary') : null
+    res.setHeader('vary', varyOnCookie(app === null ? res.getHeader('vary') : app))
+  }
+  if (cookies.length > 0) {
+    // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
+    // session's cookies are added to whichever the application chose.
+    let app = head ? takeHeader(head, 'set-cookie') : null
+    if (app === null) {
+      const existing = res.getHeader('set-cookie')
+      app = existing === undefined ? [] : [existing].flat().map(String)
+    }
+    res.setHeader('set-cookie', app.length === 0 ? cookies : app.concat(cookies))
+  }
+}
+
+/**
+ * The state of one held response. One object and four small hooks per request; the queue of held
+ * calls exists only while an asynchronous commit runs.
+ */
+class Hold<Req extends IncomingMessage, Res extends ServerResponse> implements NodeResponseHold {
+  readonly req: Req
+  readonly res: Res
+  readonly attached: AttachedRequest
+  readonly onError: NodeErrorHandler<Req, Res>
+  readonly writeHead: Method
+  readonly write: Method
+  readonly end: Method
+  readonly flushHeaders: Method
+  phase = OPEN
+  /** Calls held while an asynchronous commit runs, in order. */
+  queue: HeldCall[] | null = null
+  /** A write returned false while the commit ran: 'drain' is owed. */
+  owesDrain = false
+  /** Handler errors that arrived while the commit ran. */
+  failures: unknown[] | null = null
+
+  constructor(req: Req, res: Res, attached: AttachedRequest, onError: NodeErrorHandler<Req, Res>) {
+    this.req = req
+    this.res = res
+    this.attached = attached
+    this.onError = onError
+    const target = res as unknown as Record<'writeHead' | 'write' | 'end' | 'flushHeaders', Method>
+    this.writeHead = target.writeHead
+    this.write = target.write
+    this.end = target.end
+    this.flushHeaders = target.flushHeaders
+  }
+
+  /** Calls node's own method `index` with `args`. */
+  call(index: number, args: unknown[]): unknown {
+    const method =
+      index === WRITE_HEAD
+        ? this.writeHead
+        : index === WRITE
+          ? this.write
+          : index === END
+            ? this.end
+            : this.flushHeaders
+    return method.apply(this.res, args)
+  }
+
+  /** A hooked method was called. */
+  hold(index: number, args: unknown[]): unknown {
+    const phase = this.phase
+    if (phase === DONE) return this.call(index, args)
+    if (phase === ANSWERED) return heldResult(index, this.res, false)
+    if (phase === OPEN) {
+      this.phase = COMMITTING
+      let result: string[] | Promise<string[]>
+      try {
+        result = this.attached.commit()
+      } catch (error) {
+        this.commitFailed(error)
+        return heldResult(index, this.res, false)
+      }
+      if (Array.isArray(result)) {
+        // Nothing to wait for: this very call goes through now.
+        this.phase = DONE
+        addSessionHeaders(this.res, this.attached, result, index === WRITE_HEAD ? args : undefined)
+        return this.call(index, args)
+      }
+      this.queue = [new HeldCall(index, args)]
+      result.then(
+        (cookies) => this.committed(cookies),
+        (error: unknown) => this.commitFailed(error),
+      )
+    } else (this.queue as HeldCall[]).push(new HeldCall(index, args))
+    if (index === WRITE) this.owesDrain = true
+    return heldResult(index, this.res, false)
+  }
+
+  /** Adds the session's headers and replays the held calls. */
+  flush(cookies: string[]): void {
+    this.phase = DONE
+    const queue = this.queue as HeldCall[]
+    this.queue = null
+    const head = queue.find((held) => held.index === WRITE_HEAD)?.args
+    addSessionHeaders(this.res, this.attached, cookies, head)
+    for (const held of queue) this.call(held.index, held.args)
+  }
+
+  committed(cookies: string[]): void {
+    try {
+      this.flush(cookies)
+    } catch (error) {
+      // A replayed call threw (an invalid header given to writeHead, say): the application's
+      // error, which plain node:http would have thrown into the handler.
+      this.phase = DONE
+      this.onError(error, this.req, this.res)
+      this.deliverFailures()
+      return
+    }
+    if (this.deliverFailures()) return
+    if (this.owesDrain) {
+      this.owesDrain = false
+      // A replayed write that filled the socket's buffer gets node's own 'drain' later.
+      if (!this.res.writableNeedDrain && !this.res.destroyed) this.res.emit('drain')
+    }
+  }
+
+  commitFailed(error: unknown): void {
+    this.phase = DONE // the error handler's own calls go through
+    this.queue = null
+    this.owesDrain = false
+    this.onError(error, this.req, this.res)
+    // Once it answered, what the application still writes is dropped, as the held calls were.
+    if (this.res.writableEnded) this.phase = ANSWERED
+    this.deliverFailures()
+  }
+
+  deliverFailures(): boolean {
+    if (this.failures === null) return false
+    const errors = this.failures
+    this.failures = null
+    for (const error of errors) this.onError(error, this.req, this.res)
+    return true
+  }
+
+  fail(error: unknown): void {
+    if (this.phase === OPEN) {
+      this.attached.discard()
+      this.onError(error, this.req, this.res)
+    } else if (this.phase === COMMITTING) {
+      if (this.failures === null) this.failures = [error]
+      else this.failures.push(error)
+    } else this.onError(error, this.req, this.res)
+  }
+}
+
+/** A response whose headers were sent before the session was asked for: nothing to hold. */
+class Unheld<Req extends IncomingMessage, Res extends ServerResponse> implements NodeResponseHold {
+  readonly req: Req
+  readonly res: Res
+  readonly onError: NodeErrorHandler<Req, Res>
+
+  constructor(req: Req, res: Res, onError: NodeErrorHandler<Req, Res>) {
+    this.req = req
+    this.res = res
+    this.onError = onError
+  }
+
+  fail(error: unknown): void {
+    this.onError(error, this.req, this.res)
+  }
 }
 
 /**
@@ -75,115 +264,13 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
 ): NodeResponseHold {
   if (res.headersSent) {
     attached.readOnly() // too late for a Set-Cookie: refuse writes, loudly
-    return { fail: (error) => onError(error, req, res) }
+    return new Unheld(req, res, onError)
   }
+  const hold = new Hold(req, res, attached, onError)
   const target = res as unknown as Record<'writeHead' | 'write' | 'end' | 'flushHeaders', Method>
-  const originals: Method[] = [target.writeHead, target.write, target.end, target.flushHeaders]
-  let phase = OPEN
-  const queue: Array<[number, unknown[]]> = []
-  /** A write returned false while the commit ran: 'drain' is owed. */
-  let owesDrain = false
-  /** Handler errors that arrived while the commit ran. */
-  let failures: unknown[] | null = null
-
-  const call = (index: number, args: unknown[]): unknown =>
-    (originals[index] as Method).apply(res, args)
-
-  const deliverFailures = (): boolean => {
-    if (failures === null) return false
-    const errors = failures
-    failures = null
-    for (const error of errors) onError(error, req, res)
-    return true
-  }
-
-  /** Adds the session's headers and replays the held calls; returns the last call's result. */
-  const flush = (cookies: string[]): unknown => {
-    phase = DONE
-    const head = queue.find(([index]) => index === WRITE_HEAD)?.[1]
-    if (attached.active) {
-      const app = head ? takeHeader(head, 'vary') : null
-      res.setHeader('vary', varyOnCookie(app === null ? res.getHeader('vary') : app))
-    }
-    if (cookies.length > 0) {
-      // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
-      // session's cookies are added to whichever the application chose.
-      let app = head ? takeHeader(head, 'set-cookie') : null
-      if (app === null) {
-        const existing = res.getHeader('set-cookie')
-        app = existing === undefined ? [] : [existing].flat().map(String)
-      }
-      res.setHeader('set-cookie', [...app, ...cookies])
-    }
-    let result: unknown
-    for (const [index, args] of queue.splice(0)) result = call(index, args)
-    return result
-  }
-
-  const commitFailed = (error: unknown): void => {
-    phase = DONE // the error handler's own calls go through
-    queue.length = 0
-    owesDrain = false
-    onError(error, req, res)
-    // Once it answered, what the application still writes is dropped, as the held calls were.
-    if (res.writableEnded) phase = ANSWERED
-    deliverFailures()
-  }
-
-  const committed = (cookies: string[]): void => {
-    try {
-      flush(cookies)
-    } catch (error) {
-      // A replayed call threw (an invalid header given to writeHead, say): the application's
-      // error, which plain node:http would have thrown into the handler.
-      phase = DONE
-      onError(error, req, res)
-      deliverFailures()
-      return
-    }
-    if (deliverFailures()) return
-    if (owesDrain) {
-      owesDrain = false
-      // A replayed write that filled the socket's buffer gets node's own 'drain' later.
-      if (!res.writableNeedDrain && !res.destroyed) res.emit('drain')
-    }
-  }
-
-  const hold = (index: number, args: unknown[]): unknown => {
-    if (phase === DONE) return call(index, args)
-    if (phase === ANSWERED) return heldResult(index, res, false)
-    queue.push([index, args])
-    if (phase === OPEN) {
-      phase = COMMITTING
-      let result: string[] | Promise<string[]>
-      try {
-        result = attached.commit()
-      } catch (error) {
-        commitFailed(error)
-        return heldResult(index, res, false)
-      }
-      // Nothing to wait for: this very call goes through now.
-      if (Array.isArray(result)) return flush(result)
-      result.then(committed, commitFailed)
-    }
-    if (index === WRITE) owesDrain = true
-    return heldResult(index, res, false)
-  }
-
-  target.writeHead = (...args) => hold(WRITE_HEAD, args)
-  target.write = (...args) => hold(WRITE, args)
-  target.end = (...args) => hold(END, args)
-  target.flushHeaders = (...args) => hold(FLUSH_HEADERS, args)
-
-  return {
-    fail(error) {
-      if (phase === OPEN) {
-        attached.discard()
-        onError(error, req, res)
-      } else if (phase === COMMITTING) {
-        if (failures === null) failures = [error]
-        else failures.push(error)
-      } else onError(error, req, res)
-    },
-  }
+  target.writeHead = (...args) => hold.hold(WRITE_HEAD, args)
+  target.write = (...args) => hold.hold(WRITE, args)
+  target.end = (...args) => hold.hold(END, args)
+  target.flushHeaders = (...args) => hold.hold(FLUSH_HEADERS, args)
+  return hold
 }
