@@ -44,9 +44,14 @@ export function planInput(
   }
 }
 
-/** Whether the automatic Secure attribute applies to this request. */
+/**
+ * Whether the automatic Secure attribute applies to this request. In production it always does,
+ * without asking the adapter how the request arrived.
+ */
 function secure(options: ResolvedOptions, rs: RequestState): boolean {
-  return options.cookie.secure ?? !isLocalPlainHttp(rs.transport(), options.production)
+  const fixed = options.cookie.secure
+  if (fixed !== undefined) return fixed
+  return options.production || !isLocalPlainHttp(rs.transport(), false)
 }
 
 /** The Set-Cookie headers of a finished plan. */

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { parseCookie, stringifySetCookie } from 'cookie'
+import { stringifySetCookie } from 'cookie'
 import { SessionConfigError, SessionCookieTooLargeError } from '../errors.ts'
 import type { CookieEncoding, ResolvedCookieOptions } from './options.ts'
 import { pythonQuote, readPythonCookie } from './python-cookie.ts'
+import { cookieLayout, expiresText, uriValue } from './set-cookie.ts'
 
 /** Browsers drop a Set-Cookie header larger than this. */
 export const MAX_COOKIE_BYTES = 4096
@@ -25,7 +26,7 @@ export function readCookie(
 ): string | undefined {
   if (encoding !== 'uri') return readPythonCookie(header, name)
   if (!header?.includes(name)) return undefined
-  const value = parseCookie(header)[name]
+  const value = findCookie(header, name)
   if (value === undefined || value === '') return undefined
   if (
     value.length >= 2 &&
@@ -37,21 +38,84 @@ export function readCookie(
   return value
 }
 
+/** Space or horizontal tab, which `parseCookie` trims around names and values. */
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09
+}
+
+/** `str.slice(start, end)` without surrounding blanks, as `parseCookie` takes names and values. */
+function trimmedSlice(str: string, start: number, end: number): string {
+  while (start < end && isBlank(str.charCodeAt(start))) start++
+  while (end > start && isBlank(str.charCodeAt(end - 1))) end--
+  return str.slice(start, end)
+}
+
+/** True when `str` between `start` and `end`, without surrounding blanks, is `name`. */
+function isName(str: string, start: number, end: number, name: string): boolean {
+  while (start < end && isBlank(str.charCodeAt(start))) start++
+  while (end > start && isBlank(str.charCodeAt(end - 1))) end--
+  return end - start === name.length && str.startsWith(name, start)
+}
+
+/** Percent-decodes as `parseCookie` does: only with a `%`, and as it is when malformed. */
+function decodeValue(value: string): string {
+  if (value.indexOf('%') === -1) return value
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+/**
+ * The value `parseCookie(header)[name]` of the `cookie` package gives (the first pair named
+ * `name`, trimmed and percent-decoded), found without building the object of every cookie: the
+ * same walk over the pairs, comparing names in place.
+ */
+function findCookie(header: string, name: string): string | undefined {
+  const length = header.length
+  if (length < 2) return undefined
+  let index = 0
+  do {
+    const eq = header.indexOf('=', index)
+    if (eq === -1) break // no more pairs
+    const semicolon = header.indexOf(';', index)
+    const end = semicolon === -1 ? length : semicolon
+    if (eq > end) {
+      // A part without `=`: go on from the last `;` before the next `=`.
+      index = header.lastIndexOf(';', eq - 1) + 1
+      continue
+    }
+    if (isName(header, index, eq, name)) return decodeValue(trimmedSlice(header, eq + 1, end))
+    index = end + 1
+  } while (index < length)
+  return undefined
+}
+
 const PLACEHOLDER = 'v'
 /** RFC 6265 cookie-octets. */
 const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
+
+/**
+ * The value as the `'raw'` or `'python'` encoding writes it: as it is, or Python-quoted.
+ *
+ * @throws {SessionConfigError} for `'raw'` and a value with characters a cookie may not hold.
+ */
+function quotedValue(options: ResolvedCookieOptions, value: string): string {
+  if (options.encoding === 'raw' && !COOKIE_OCTETS.test(value)) {
+    throw new SessionConfigError(
+      "cookie.encoding 'raw' cannot carry this codec's values (they hold characters a cookie may not); use 'python'",
+    )
+  }
+  return options.encoding === 'python' ? pythonQuote(value) : value
+}
 
 /**
  * Puts the raw or Python-quoted value into a header serialized with {@link PLACEHOLDER} (the
  * `cookie` package refuses a quoted value holding `\`, which Python's quoting can produce).
  */
 function withValue(header: string, options: ResolvedCookieOptions, value: string): string {
-  if (options.encoding === 'raw' && !COOKIE_OCTETS.test(value)) {
-    throw new SessionConfigError(
-      "cookie.encoding 'raw' cannot carry this codec's values (they hold characters a cookie may not); use 'python'",
-    )
-  }
-  const quoted = options.encoding === 'python' ? pythonQuote(value) : value
+  const quoted = quotedValue(options, value)
   return `${options.name}=${quoted}${header.slice(options.name.length + 1 + PLACEHOLDER.length)}`
 }
 
@@ -67,19 +131,36 @@ export function setCookie(
   secure: boolean,
   now: number,
 ): string {
-  let header = stringifySetCookie({
-    name: options.name,
-    value: options.encoding === 'uri' ? value : PLACEHOLDER,
-    path: options.path,
-    domain: options.domain,
-    httpOnly: options.httpOnly,
-    secure,
-    sameSite: options.sameSite,
-    partitioned: options.partitioned || undefined,
-    maxAge,
-    expires: maxAge === undefined ? undefined : new Date(now + maxAge * 1000),
-  })
-  if (options.encoding !== 'uri') header = withValue(header, options, value)
+  const layout = cookieLayout(options, secure)
+  const expiresMs = maxAge === undefined ? 0 : now + maxAge * 1000
+  const expires = maxAge === undefined ? '' : expiresText(expiresMs)
+  let header: string
+  if (
+    layout !== null &&
+    expires !== undefined &&
+    (maxAge === undefined || Number.isInteger(maxAge))
+  ) {
+    // The usual case: the fixed attributes as serialized once, the date as formatted this second.
+    const text = options.encoding === 'uri' ? uriValue(value) : quotedValue(options, value)
+    header =
+      maxAge === undefined
+        ? `${options.name}=${text}${layout.middle}${layout.tail}`
+        : `${options.name}=${text}; Max-Age=${maxAge}${layout.middle}; Expires=${expires}${layout.tail}`
+  } else {
+    header = stringifySetCookie({
+      name: options.name,
+      value: options.encoding === 'uri' ? value : PLACEHOLDER,
+      path: options.path,
+      domain: options.domain,
+      httpOnly: options.httpOnly,
+      secure,
+      sameSite: options.sameSite,
+      partitioned: options.partitioned || undefined,
+      maxAge,
+      expires: maxAge === undefined ? undefined : new Date(expiresMs),
+    })
+    if (options.encoding !== 'uri') header = withValue(header, options, value)
+  }
   if (header.length > MAX_COOKIE_BYTES) {
     throw new SessionCookieTooLargeError(header.length, MAX_COOKIE_BYTES)
   }
