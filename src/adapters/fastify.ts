@@ -15,7 +15,7 @@ import type { Session as SessionwareSession } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
 import { isSessionError, SessionConfigError } from '../errors.ts'
 import { aliasRequest, attachRequest } from './kit/attach.ts'
-import { holdNodeResponse } from './kit/node-response.ts'
+import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
 import { errorStatus } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
 import { attachUpgrade, isWebSocketUpgrade } from './kit/upgrade.ts'
@@ -45,6 +45,9 @@ export interface FastifySessionsOptions {
 /** A request with its attached session handle under a registration's own key. */
 type Attachable = FastifyRequest & Record<symbol, AttachedRequest | null>
 
+/** A request with its held raw response (once the session was asked for), under its own key. */
+type Holding = FastifyRequest & Record<symbol, NodeResponseHold | null>
+
 /** A hijacked reply whose session commit failed: Fastify no longer answers it, so this does. */
 function answerRaw(request: FastifyRequest) {
   return (error: unknown, _req: unknown, res: ServerResponse): void => {
@@ -72,6 +75,8 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
   // a second manager can be registered too; the decorators then serve the last one registered.
   const ATTACHED = Symbol('sessionware.attached')
   fastify.decorateRequest(ATTACHED, null)
+  const HOLD = Symbol('sessionware.hold')
+  fastify.decorateRequest(HOLD, null)
   if (!fastify.hasRequestDecorator('getSession')) {
     fastify.decorateRequest('getSession', function (this: FastifyRequest) {
       return getSession(this)
@@ -89,7 +94,14 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
       : attachRequest(sessions, raw, {
           ...attach,
           // Holds reply.raw for the paths that bypass onSend (reply.hijack(), raw writes).
-          onActivate: (attached) => holdNodeResponse(raw, reply.raw, attached, answerRaw(request)),
+          onActivate: (attached) => {
+            ;(request as Holding)[HOLD] = holdNodeResponse(
+              raw,
+              reply.raw,
+              attached,
+              answerRaw(request),
+            )
+          },
         })
     aliasRequest(request, raw)
     next()
@@ -113,7 +125,10 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
     }
     reply.header('vary', varyOnCookie(reply.getHeader('vary')))
     const finish = (cookies: string[]): void => {
-      if (cookies.length > 0) reply.header('set-cookie', cookies)
+      if (cookies.length > 0)
+        reply.header('set-cookie', cookies)
+        // The headers are on the reply: Fastify's own writeHead and end need not be held.
+      ;(request as Holding)[HOLD]?.release()
       next(null, payload)
     }
     const fail = (error: Error): void => {

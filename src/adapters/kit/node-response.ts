@@ -28,6 +28,12 @@ export interface NodeResponseHold {
    * Afterwards: `onError` gets it at once.
    */
   fail(error: unknown): void
+  /**
+   * The adapter has committed the session and put its Set-Cookie and `Vary` on the response
+   * itself (Fastify's `onSend` does): from now on the held methods pass calls straight through
+   * and add nothing. Does nothing once a call has started the commit.
+   */
+  release(): void
 }
 
 type Method = (...args: unknown[]) => unknown
@@ -210,6 +216,10 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse> implements N
     return true
   }
 
+  release(): void {
+    if (this.phase === OPEN) this.phase = DONE
+  }
+
   fail(error: unknown): void {
     if (this.phase === OPEN) {
       this.attached.discard()
@@ -232,6 +242,8 @@ class Unheld<Req extends IncomingMessage, Res extends ServerResponse> implements
     this.res = res
     this.onError = onError
   }
+
+  release(): void {}
 
   fail(error: unknown): void {
     this.onError(error, this.req, this.res)
