@@ -12,11 +12,12 @@ import type { RequestState } from './request.ts'
 import type { SessionState } from './session.ts'
 import type { WriteOutcome } from './storage.ts'
 
-/** The plan's input for a request whose session was loaded into `state`. */
+/** The plan's input for a request whose session was loaded into `state`, at time `now`. */
 export function planInput(
   options: ResolvedOptions,
   rs: RequestState,
   state: SessionState,
+  now: number = state.now(),
 ): PlanInput {
   const storage = options.storage.kind
   const loaded = rs.loaded
@@ -34,13 +35,13 @@ export function planInput(
     changed: state.changed,
     cookieChanged: changes !== null && (changes.maxAge || changes.persistent),
     persistent: state.isPersistent(state),
-    touchDue: live && !rs.replacedByNew && state.touchDue(state),
+    touchDue: live && !rs.replacedByNew && state.touchDue(state, now),
     renewalDue:
       renewal !== null &&
       storage === 'server' &&
       rs.loadedAs === 'live' &&
       !rs.replacedByNew &&
-      state.now() - state.renewedAt >= renewal,
+      now - state.renewedAt >= renewal,
   }
 }
 
@@ -129,8 +130,8 @@ export function commitState(
   rs: RequestState,
   state: SessionState,
 ): string[] | Promise<string[]> {
-  const plan = planCommit(planInput(options, rs, state))
   const now = options.clock()
+  const plan = planCommit(planInput(options, rs, state, now))
   if (plan.steps.length === 0) return cookies(options, rs, state, plan, 'ok', now)
   if (options.clientInfo && plan.steps.some(writesRecord)) {
     // Recorded only along with a write the plan makes anyway: never a write of its own.

@@ -7,7 +7,7 @@
 import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { type CookieEnvelope, type EnvelopeSession, sessionwareEnvelope } from './envelope.ts'
 import { jsonSerializer } from './serializer.ts'
-import { type Bag, bag, type SessionState } from './session.ts'
+import { type Bag, bag, flashBag, type SessionState } from './session.ts'
 import { flashToKeep, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
@@ -133,7 +133,7 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
         persistent: session.persistent,
         subject: session.subject,
         data: bag(session.data),
-        flash: bag(session.flash),
+        flash: flashBag(session.flash),
         version: 0,
         rotated,
       }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Bag, bag } from './session.ts'
+import { type Bag, NO_FLASH } from './session.ts'
 import { isPlainObject } from './storage.ts'
 
 /** A session as an envelope sees it. Times are epoch milliseconds. */
@@ -91,7 +91,7 @@ export const sessionwareEnvelope: CookieEnvelope = Object.freeze({
       persistent: p === undefined ? undefined : p === 1,
       subject: s as string | undefined,
       data: d,
-      flash: (f as Bag | undefined) ?? bag(),
+      flash: (f as Bag | undefined) ?? NO_FLASH,
     }
   },
 })

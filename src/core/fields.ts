@@ -6,7 +6,7 @@
  * @module
  */
 import type { ClientInfo } from './client.ts'
-import type { Bag } from './session.ts'
+import { type Bag, NO_FLASH } from './session.ts'
 import type { Serializer, SessionFields, SessionPatch } from './types.ts'
 
 /** Prefix of data fields. */
@@ -42,7 +42,7 @@ function bagOf(): Bag {
 class FieldDecoder implements DecodedFields {
   readonly serializer: Serializer
   data: Bag = bagOf()
-  flash: Bag = bagOf()
+  flash: Bag = NO_FLASH
   maxAge: number | undefined = undefined
   renewedAt: number | undefined = undefined
   persistent: boolean | undefined = undefined
@@ -57,8 +57,10 @@ class FieldDecoder implements DecodedFields {
   /** Decodes one field; throws when it is malformed. */
   field(name: string, text: string): void {
     if (name.startsWith(DATA)) this.data[name.slice(2)] = this.serializer.parse(text)
-    else if (name.startsWith(FLASH)) this.flash[name.slice(2)] = this.serializer.parse(text)
-    else if (name === MAX_AGE) this.maxAge = positive(text)
+    else if (name.startsWith(FLASH)) {
+      if (this.flash === NO_FLASH) this.flash = bagOf()
+      this.flash[name.slice(2)] = this.serializer.parse(text)
+    } else if (name === MAX_AGE) this.maxAge = positive(text)
     else if (name === RENEWED_AT) this.renewedAt = positive(text)
     else if (name === PERSISTENT) this.persistent = text === '1'
     else if (name === USER_AGENT) this.userAgent = text

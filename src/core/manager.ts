@@ -125,12 +125,12 @@ class Manager implements StateOwner, StateSource {
    * A read-only request refreshes the last-active time once this much of the session's idle window
    * has passed: `touchAfter`, at most half the session's own idle timeout.
    */
-  touchDue = (state: SessionState): boolean => {
+  touchDue = (state: SessionState, now?: number): boolean => {
     if (state.isNew || state.invalidated) return false
     const idle = state.maxAge !== undefined ? state.maxAge * 1000 : this.options.idleTimeoutMs
     if (idle === null) return false
     const after = Math.min(this.options.touchAfterMs ?? Number.POSITIVE_INFINITY, idle / 2)
-    return state.now() - state.lastActiveAt >= after
+    return (now ?? state.now()) - state.lastActiveAt >= after
   }
 
   isPersistent = (state: SessionState): boolean =>

@@ -37,6 +37,18 @@ export function bag(from?: object): Bag {
 }
 
 /**
+ * The incoming flash values of a session that has none: one shared, frozen, empty record. Flash
+ * values are only ever removed from what came in (a key it holds), so none is written to it.
+ */
+export const NO_FLASH: Bag = Object.freeze(bag())
+
+/** `from` as a null-prototype record, or {@link NO_FLASH} when it holds nothing. */
+export function flashBag(from: object): Bag {
+  for (const _ in from) return bag(from)
+  return NO_FLASH
+}
+
+/**
  * Mutable state shared by a {@link Session} and the manager that loads and commits it. Internal:
  * not part of the public API.
  */
@@ -79,8 +91,11 @@ export interface SessionState {
     state: Pick<SessionState, 'maxAge' | 'lastActiveAt' | 'createdAt'>,
     lastActiveAt?: number,
   ): number
-  /** True when this request will refresh the last-active time (a throttled touch is due). */
-  touchDue(state: SessionState): boolean
+  /**
+   * True when this request will refresh the last-active time (a throttled touch is due), at `now`
+   * (default: the clock's time).
+   */
+  touchDue(state: SessionState, now?: number): boolean
   /** The effective cookie mode. */
   isPersistent(state: SessionState): boolean
   now(): number
@@ -375,7 +390,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
     if (this.#s.committed) throw lockedError(this.#s)
     this.#s.invalidated = true
     this.#s.data = bag()
-    this.#s.flashIn = bag()
+    this.#s.flashIn = NO_FLASH
     this.#s.flashOut = null
   }
 

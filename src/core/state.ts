@@ -4,7 +4,7 @@
  * @module
  */
 import type { ClientInfo } from './client.ts'
-import { type Bag, bag, type Changes, type SessionState } from './session.ts'
+import { type Bag, bag, type Changes, NO_FLASH, type SessionState } from './session.ts'
 import type { LoadedSession } from './storage.ts'
 
 /** What a state takes from its manager: the timeouts, the cookie mode, the clock and the ids. */
@@ -62,7 +62,7 @@ export class RequestSessionState implements SessionState {
       this.persistent = undefined
       this.subject = undefined
       this.data = bag()
-      this.flashIn = bag()
+      this.flashIn = NO_FLASH
       this.storedClient = undefined
     } else {
       this.id = from.id
