@@ -45,6 +45,35 @@ export interface CookieStorageOptions {
   envelope?: CookieEnvelope
 }
 
+/** A session read from a cookie (a class, not an object literal: see `RequestSessionState`). */
+class CookieSession implements LoadedSession {
+  readonly id = null
+  readonly handle = null
+  readonly createdAt: number
+  readonly lastActiveAt: number
+  readonly renewedAt: number
+  readonly forwardedFrom = null
+  readonly maxAge: number | undefined
+  readonly persistent: boolean | undefined
+  readonly subject: string | undefined
+  readonly data: Bag
+  readonly flash: Bag
+  readonly version = 0
+  readonly rotated: boolean
+
+  constructor(session: EnvelopeSession, rotated: boolean) {
+    this.createdAt = session.createdAt
+    this.lastActiveAt = session.lastActiveAt
+    this.renewedAt = session.createdAt
+    this.maxAge = session.maxAge
+    this.persistent = session.persistent
+    this.subject = session.subject
+    this.data = bag(session.data)
+    this.flash = flashBag(session.flash)
+    this.rotated = rotated
+  }
+}
+
 function noStore(): Promise<never> {
   return Promise.reject(new Error('cookie storage has no store'))
 }
@@ -76,15 +105,27 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   }
   // A codec that checks the age of a value itself must see every request's value.
   const cacheSize = codec.cacheable === false ? 0 : requested
-  /** Decoded values by cookie text; insertion order is age (never reordered: see the memory store). */
+  /** Decoded values by cookie text. */
   const cache = new Map<string, DecodedCookie>()
+  /**
+   * The cached texts in the order they were added, oldest at `oldest` once full: the next to go.
+   * (Taking the oldest from the Map's own order would walk over the entries deleted before it on
+   * every eviction.)
+   */
+  const order: string[] = []
+  let oldest = 0
 
   function decode(value: string): DecodedCookie {
     const hit = cache.get(value)
     if (hit !== undefined) return hit
     const decoded = codec.decode(value)
     if (cacheSize > 0) {
-      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string)
+      if (order.length < cacheSize) order.push(value)
+      else {
+        cache.delete(order[oldest] as string)
+        order[oldest] = value
+        oldest = oldest + 1 === cacheSize ? 0 : oldest + 1
+      }
       cache.set(value, decoded)
     }
     return decoded
@@ -122,21 +163,7 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
         return 'malformed'
       }
       if (session === null) return 'malformed'
-      return {
-        id: null,
-        handle: null,
-        createdAt: session.createdAt,
-        lastActiveAt: session.lastActiveAt,
-        renewedAt: session.createdAt,
-        forwardedFrom: null,
-        maxAge: session.maxAge,
-        persistent: session.persistent,
-        subject: session.subject,
-        data: bag(session.data),
-        flash: flashBag(session.flash),
-        version: 0,
-        rotated,
-      }
+      return new CookieSession(session, rotated)
     },
     rekey(): void {},
     cookieValue(state: SessionState, now: number): string {

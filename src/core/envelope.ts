@@ -58,6 +58,35 @@ interface Native {
   f?: Readonly<Record<string, unknown>>
 }
 
+/** A session sessionware's envelope read (a class, not an object literal: see `RequestSessionState`). */
+class Unwrapped implements EnvelopeSession {
+  readonly createdAt: number
+  readonly lastActiveAt: number
+  readonly maxAge: number | undefined
+  readonly persistent: boolean | undefined
+  readonly subject: string | undefined
+  readonly data: Readonly<Record<string, unknown>>
+  readonly flash: Readonly<Record<string, unknown>>
+
+  constructor(
+    createdAt: number,
+    lastActiveAt: number,
+    maxAge: number | undefined,
+    persistent: boolean | undefined,
+    subject: string | undefined,
+    data: Readonly<Record<string, unknown>>,
+    flash: Readonly<Record<string, unknown>>,
+  ) {
+    this.createdAt = createdAt
+    this.lastActiveAt = lastActiveAt
+    this.maxAge = maxAge
+    this.persistent = persistent
+    this.subject = subject
+    this.data = data
+    this.flash = flash
+  }
+}
+
 /** sessionware's own envelope (see the module): the default of cookie storage. */
 export const sessionwareEnvelope: CookieEnvelope = Object.freeze({
   name: 'sessionware',
@@ -84,14 +113,14 @@ export const sessionwareEnvelope: CookieEnvelope = Object.freeze({
     if (p !== undefined && p !== 0 && p !== 1) return null
     if (s !== undefined && typeof s !== 'string') return null
     if (f !== undefined && !isPlainObject(f)) return null
-    return {
-      createdAt: c * 1000,
-      lastActiveAt: a * 1000,
-      maxAge: m as number | undefined,
-      persistent: p === undefined ? undefined : p === 1,
-      subject: s as string | undefined,
-      data: d,
-      flash: (f as Bag | undefined) ?? NO_FLASH,
-    }
+    return new Unwrapped(
+      c * 1000,
+      a * 1000,
+      m as number | undefined,
+      p === undefined ? undefined : p === 1,
+      s as string | undefined,
+      d,
+      (f as Bag | undefined) ?? NO_FLASH,
+    )
   },
 })

@@ -103,6 +103,32 @@ describe('cookie storage decode cache', () => {
     }
   })
 
+  it('evicts the oldest value first, however recently it was read, round after round', async () => {
+    const { codec, decodes } = counting()
+    const sessions = createSessions<{ n: number }>({
+      storage: createCookieStorage({ codec, cacheSize: 3 }),
+    })
+    const cookies: string[] = []
+    for (let n = 0; n < 5; n++) {
+      const req = {}
+      const rs = sessions.attach(req, undefined, transport)
+      ;(await sessions.getSession(req)).set('n', n)
+      cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
+    }
+    const read = async (i: number): Promise<number> => {
+      const before = decodes()
+      const req = {}
+      sessions.attach(req, cookies[i], transport)
+      assert.equal((await sessions.getSession(req)).get('n'), i)
+      return decodes() - before
+    }
+    // Opened: 0 1 2; 0 is read again (a hit), yet 3 evicts it as the oldest; 0 then evicts 1, and
+    // so on, the oldest going each time: the cache ends holding 3 0 4.
+    const opened: number[] = []
+    for (const i of [0, 1, 2, 0, 3, 0, 2, 1, 4, 2, 3, 0, 4, 3, 0]) opened.push(await read(i))
+    assert.deepEqual(opened, [1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0])
+  })
+
   it('rejects a cacheSize that is not a non-negative integer', () => {
     const codec = createSealedCodec({ keys: [KEY] })
     assert.throws(() => createCookieStorage({ codec, cacheSize: -1 }), {
