@@ -26,11 +26,11 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto'
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
 import { SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { gcmOpen, gcmSeal } from '../lib/aes-gcm.ts'
 import { createKeyRing, KID_LENGTH, type RingKey } from '../lib/keys.ts'
+import { randomPool } from '../lib/random-pool.ts'
 import { decodeTokenPart, MAX_TOKEN_LENGTH, malformed, tokenProblem } from '../lib/token.ts'
 import {
   chooseXChaCha,
@@ -105,23 +105,8 @@ const TILDE = 0x7e
 /** How many nonces one refill of the nonce pool holds. */
 const NONCE_POOL_SIZE = 256
 
-let noncePool: Buffer = Buffer.alloc(0)
-let nonceOffset = 0
-
-/**
- * A fresh random 24-byte nonce, cut from a pool of CSPRNG bytes (as the AES IVs are): each byte is
- * handed out once, and a refill allocates a new buffer, so a nonce already handed out never
- * changes.
- */
-function nextNonce(): Buffer {
-  if (nonceOffset + XNONCE_BYTES > noncePool.length) {
-    noncePool = randomBytes(XNONCE_BYTES * NONCE_POOL_SIZE)
-    nonceOffset = 0
-  }
-  const nonce = noncePool.subarray(nonceOffset, nonceOffset + XNONCE_BYTES)
-  nonceOffset += XNONCE_BYTES
-  return nonce
-}
+/** A fresh random 24-byte nonce from a pool of CSPRNG bytes, as the AES IVs are. */
+const nextNonce = randomPool(XNONCE_BYTES, NONCE_POOL_SIZE)
 
 /** A key of the XChaCha ring with its raw bytes (libsodium and HChaCha20 take bytes). */
 interface XKey {

@@ -17,12 +17,12 @@ import {
   createSecretKey,
   type Decipher,
   type KeyObject,
-  randomBytes,
   timingSafeEqual,
 } from 'node:crypto'
 import type { CookieCodec, DecodedCookie } from '../core/types.ts'
 import { SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { clockOption } from './options.ts'
+import { randomPool } from './random-pool.ts'
 import { decodeTokenPart, MAX_TOKEN_LENGTH, malformed } from './token.ts'
 
 /** A Fernet key as users configure it: the 44-character url-safe base64 text, or the 32 raw bytes. */
@@ -67,23 +67,12 @@ const PADDING = ['', '==', '=']
 
 /** How many IVs one refill of the IV pool holds. */
 const IV_POOL_SIZE = 512
-let ivPool: Buffer = Buffer.alloc(0)
-let ivOffset = 0
 
 /**
- * A fresh random IV, cut from a pool of CSPRNG bytes refilled IV_POOL_SIZE IVs at a time (as the
- * sealed codec does): each byte is handed out once, and a refill allocates a new buffer, so an IV
- * already handed out never changes. CBC needs unpredictable IVs; pooled CSPRNG bytes are.
+ * A fresh random IV from a pool of CSPRNG bytes ({@link randomPool}); CBC needs unpredictable IVs,
+ * and pooled CSPRNG bytes are.
  */
-export function randomIv(): Buffer {
-  if (ivOffset + IV_BYTES > ivPool.length) {
-    ivPool = randomBytes(IV_BYTES * IV_POOL_SIZE)
-    ivOffset = 0
-  }
-  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES)
-  ivOffset += IV_BYTES
-  return iv
-}
+export const randomIv: () => Buffer = randomPool(IV_BYTES, IV_POOL_SIZE)
 
 /** One configured key, split as Fernet splits it. */
 interface FernetRingKey {
