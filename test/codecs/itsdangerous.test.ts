@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createItsdangerousCodec } from '../../src/codecs/itsdangerous.ts'
 import type { CookieCodec } from '../../src/core/types.ts'
+import { assertBadSecretListsRefused } from '../support/codec-refusals.ts'
 import {
   assertEveryChangeRefused,
   assertEveryTruncationRefused,
@@ -203,23 +204,7 @@ describe('itsdangerous codec', () => {
     })
 
     it('refuses a missing, empty or invalid key list and duplicate secrets', () => {
-      const bad: unknown[] = [
-        undefined,
-        null,
-        'secret',
-        [],
-        [''],
-        [42],
-        [new Uint8Array(0)],
-        ['a', 'a'],
-      ]
-      for (const keys of bad) {
-        assert.throws(
-          () => createItsdangerousCodec({ keys } as { keys: string[] }),
-          { code: 'ERR_SESSION_CONFIG', message: /itsdangerous codec: options\.keys/ },
-          String(keys),
-        )
-      }
+      assertBadSecretListsRefused('itsdangerous', createItsdangerousCodec)
       assert.throws(() => createItsdangerousCodec(undefined as unknown as { keys: string[] }), {
         code: 'ERR_SESSION_CONFIG',
       })

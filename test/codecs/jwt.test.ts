@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createJwtCodec } from '../../src/codecs/jwt.ts'
+import { assertBadSecretListsRefused } from '../support/codec-refusals.ts'
 import {
   assertEveryChangeRefused,
   assertEveryTruncationRefused,
@@ -164,23 +165,7 @@ describe('jwt codec', () => {
     })
 
     it('refuses a missing, empty or invalid key list and duplicate secrets', () => {
-      const bad: unknown[] = [
-        undefined,
-        null,
-        'secret',
-        [],
-        [''],
-        [42],
-        [new Uint8Array(0)],
-        ['a', 'a'],
-      ]
-      for (const keys of bad) {
-        assert.throws(
-          () => createJwtCodec({ keys } as { keys: string[] }),
-          { code: 'ERR_SESSION_CONFIG', message: /jwt codec: options\.keys/ },
-          String(keys),
-        )
-      }
+      assertBadSecretListsRefused('jwt', createJwtCodec)
     })
   })
 
