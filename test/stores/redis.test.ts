@@ -1,3 +1,10 @@
+/**
+ * The Redis store on each of the four shared clients (node-redis and ioredis, standalone and
+ * Cluster): the store and concurrency suites, field names and texts that look like the store's
+ * own, sessions spread over a cluster, and the checks of the client and options. How a session
+ * sits in Redis: `redis-layout.test.ts`; the subject index: `redis-subject-index.test.ts`; the
+ * commands and scripts sent: `redis-scripts.test.ts`.
+ */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
@@ -8,24 +15,20 @@ import {
 } from '../../src/stores/redis.ts'
 import { runConcurrencySuite } from '../support/concurrency-suite.ts'
 import {
-  commandsDuring,
   ignore,
-  nodeRedis,
   SHARED_CLIENTS,
-  sharedIoRedis,
   sharedNodeRedis,
   sharedNodeRedisCluster,
 } from '../support/redis-clients.ts'
-import { redisCli, sharedRedisCluster, startRedis } from '../support/redis-server.ts'
+import { redisCli, sharedRedisCluster } from '../support/redis-server.ts'
 import {
-  assertSameRecord,
   fieldEntries,
-  HOUR,
   mustCreate,
   mustPatch,
   newRecord,
   touchPatch,
 } from '../support/store-helpers.ts'
+import { assertOptionsRefused, INVALID_TIMEOUTS } from '../support/store-option-checks.ts'
 import { runStoreSuite, type StoreFixture } from '../support/store-suite.ts'
 
 /** A store on one of the shared clients, or null after the skip for a missing server. */
@@ -53,13 +56,6 @@ for (const [name, client] of SHARED_CLIENTS) {
   )
 }
 
-/** Asserts that the key's PTTL is within 2 s of `expiresAt` from now. */
-async function assertTtl(pttl: Promise<number>, expiresAt: number): Promise<void> {
-  const actual = await pttl
-  const expected = expiresAt - Date.now()
-  assert.ok(Math.abs(actual - expected) < 2000, `PTTL ${actual}, expected about ${expected}`)
-}
-
 describe('redis store specifics', () => {
   it("declares patch: 'server', ttl and subjectIndex", async (t) => {
     const f = await fixture(t, sharedNodeRedis)
@@ -67,262 +63,6 @@ describe('redis store specifics', () => {
       assert.deepEqual(f.store.capabilities, { patch: 'server', ttl: true, subjectIndex: true })
       assert.ok(Object.isFrozen(f.store.capabilities))
     }
-  })
-
-  it('keeps a session in a hash at <prefix>{<id>}: metadata, and .<name> per field', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const keyPrefix = `layout-${randomUUID()}:`
-    const store = createRedisStore(client, { keyPrefix })
-    const subject = `user-${randomUUID()}`
-    const stored = newRecord({ subject, fields: { 'd:n': '1', m: '1800', version: 'mine' } })
-    await mustCreate(store, stored)
-    const keys = (await client.keys(`${keyPrefix}*`)).sort()
-    assert.deepEqual(keys, [`${keyPrefix}subject:{${subject}}`, `${keyPrefix}{${stored.id}}`])
-    assert.equal(await client.type(`${keyPrefix}{${stored.id}}`), 'hash')
-    assert.deepEqual(await client.hGetAll(`${keyPrefix}{${stored.id}}`), {
-      version: '1',
-      createdAt: String(stored.createdAt),
-      lastActiveAt: String(stored.lastActiveAt),
-      expiresAt: String(stored.expiresAt),
-      subject,
-      '.d:n': '1',
-      '.m': '1800',
-      '.version': 'mine',
-    })
-    assert.deepEqual(await client.sMembers(`${keyPrefix}subject:{${subject}}`), [stored.id])
-  })
-
-  it('uses the prefix sessionware: by default', async (t) => {
-    const client = await sharedIoRedis(t)
-    if (client === null) return
-    const stored = newRecord()
-    await createRedisStore(client).create(stored)
-    assert.equal(await client.exists(`sessionware:{${stored.id}}`), 1)
-  })
-
-  it('sets the key TTL to expiresAt on create, replace and patch', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'ttl:' })
-    const stored = newRecord()
-    const pttl = () => client.pTTL(`ttl:{${stored.id}}`)
-    await mustCreate(store, stored)
-    await assertTtl(pttl(), stored.expiresAt)
-    const replaced = { ...stored, expiresAt: Date.now() + 2 * HOUR }
-    assert.deepEqual(await store.replace(replaced, 1), { ok: true, version: 2 })
-    await assertTtl(pttl(), replaced.expiresAt)
-    const patch = touchPatch({ expiresAt: Date.now() + 3 * HOUR })
-    await mustPatch(store, stored.id, patch, 3)
-    await assertTtl(pttl(), patch.expiresAt)
-  })
-
-  it('a patch of a forwarding pointer writes nothing and leaves its TTL alone (PTTL)', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'pointer:' })
-    const key = (id: string) => `pointer:{${id}}`
-    const session = newRecord({ subject: `user-${randomUUID()}` })
-    await mustCreate(store, session)
-    const pointer = { ...session, fields: {}, subject: undefined, movedTo: randomUUID() }
-    const grace = Date.now() + 10_000
-    assert.deepEqual(await store.replace({ ...pointer, expiresAt: grace }, 1), {
-      ok: true,
-      version: 2,
-    })
-    const before = await client.hGetAll(key(session.id))
-    const ttlBefore = await client.pTTL(key(session.id))
-    assert.ok(ttlBefore > 0 && ttlBefore <= 10_000, `pointer PTTL ${ttlBefore}`)
-    const patch = touchPatch({ set: { 'd:x': '1' }, subject: 'mallory', expiresAt: grace + HOUR })
-    assert.deepEqual(await store.patch(session.id, patch), {
-      ok: false,
-      reason: 'moved',
-      movedTo: pointer.movedTo,
-    })
-    assert.deepEqual(await client.hGetAll(key(session.id)), before)
-    const ttlAfter = await client.pTTL(key(session.id))
-    assert.ok(ttlAfter <= ttlBefore, `PTTL grew from ${ttlBefore} to ${ttlAfter}`)
-  })
-
-  it('keeps the subject set alive at least as long as its sessions', async (t) => {
-    const client = await sharedIoRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'subject-ttl:' })
-    const subject = `user-${randomUUID()}`
-    const setTtl = () => client.pttl(`subject-ttl:subject:{${subject}}`)
-    const long = newRecord({ subject, expiresAt: Date.now() + 2 * HOUR })
-    const short = newRecord({ subject, expiresAt: Date.now() + HOUR })
-    await mustCreate(store, long)
-    await mustCreate(store, short)
-    assert.ok((await setTtl()) > 2 * HOUR - 5000, 'set PTTL shorter than a session')
-    // A patch that leaves the subject as stored, and one that sets it, both extend the set.
-    await mustPatch(store, short.id, touchPatch({ expiresAt: Date.now() + 5 * HOUR }), 2)
-    assert.ok((await setTtl()) > 5 * HOUR - 5000)
-    await mustPatch(store, long.id, touchPatch({ subject, expiresAt: Date.now() + 6 * HOUR }), 2)
-    assert.ok((await setTtl()) > 6 * HOUR - 5000)
-    await store.replace({ ...long, expiresAt: Date.now() + 7 * HOUR }, 2)
-    assert.ok((await setTtl()) > 7 * HOUR - 5000)
-  })
-
-  it('a patch rewrites only the fields it names', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'narrow:' })
-    const big = 'x'.repeat(10_000)
-    const stored = newRecord({ fields: { 'd:big': big, 'd:n': '1', 'f:a': '1', m: '1800' } })
-    await mustCreate(store, stored)
-    const before = await client.hGetAll(`narrow:{${stored.id}}`)
-    const patch = touchPatch({ set: { 'd:n': '2' }, unset: ['m'], clearPrefix: 'f:' })
-    await mustPatch(store, stored.id, patch, 2)
-    const { '.m': _m, '.f:a': _f, ...kept } = before
-    assert.deepEqual(await client.hGetAll(`narrow:{${stored.id}}`), {
-      ...kept,
-      '.d:n': '2',
-      version: '2',
-      lastActiveAt: String(patch.lastActiveAt),
-      expiresAt: String(patch.expiresAt),
-    })
-  })
-
-  it('indexes a subject and follows it through replace, patch, deleteIfSubject and delete', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'index:' })
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => `${n}-${randomUUID()}`) as [
-      string,
-      string,
-      string,
-    ]
-    const members = (subject: string) => client.sMembers(`index:subject:{${subject}}`)
-    const stored = newRecord({ subject: alice })
-    await mustCreate(store, stored)
-    assert.deepEqual(await members(alice), [stored.id])
-    await store.replace({ ...stored, subject: bob }, 1)
-    assert.deepEqual(await members(alice), [])
-    assert.deepEqual(await members(bob), [stored.id])
-    await mustPatch(store, stored.id, touchPatch({ subject: carol }), 3)
-    assert.deepEqual(await members(bob), [])
-    assert.deepEqual(await members(carol), [stored.id])
-    await mustPatch(store, stored.id, touchPatch({ subject: null }), 4)
-    assert.deepEqual(await members(carol), [])
-    assert.equal((await store.get(stored.id))?.subject, undefined)
-    await mustPatch(store, stored.id, touchPatch({ subject: alice }), 5)
-    assert.equal(await store.deleteIfSubject(stored.id, bob), false)
-    assert.deepEqual(await members(alice), [stored.id])
-    assert.equal(await store.deleteIfSubject(stored.id, alice), true)
-    assert.deepEqual(await members(alice), [])
-    assert.equal(await store.get(stored.id), null)
-    const other = newRecord({ subject: bob })
-    await mustCreate(store, other)
-    await store.delete(other.id)
-    assert.deepEqual(await members(bob), [])
-  })
-
-  it('drops stale subject members lazily when listing', async (t) => {
-    const client = await sharedIoRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'stale:' })
-    const subject = `user-${randomUUID()}`
-    const kept = newRecord({ subject })
-    const gone = newRecord({ subject })
-    await mustCreate(store, kept)
-    await mustCreate(store, gone)
-    await client.del(`stale:{${gone.id}}`) // expired or deleted behind the store's back
-    await client.sadd(`stale:subject:{${subject}}`, randomUUID())
-    assert.deepEqual(
-      (await store.listBySubject(subject)).map((r) => r.id),
-      [kept.id],
-    )
-    assert.deepEqual(await client.smembers(`stale:subject:{${subject}}`), [kept.id])
-    assert.equal(await store.deleteBySubject(subject), 1)
-    assert.equal(await client.exists(`stale:subject:{${subject}}`), 0)
-  })
-
-  it('does not delete a session that moved to another subject', async (t) => {
-    const client = await sharedIoRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'moved:' })
-    const alice = `alice-${randomUUID()}`
-    const moved = newRecord({ subject: `bob-${randomUUID()}` })
-    await mustCreate(store, moved)
-    await client.sadd(`moved:subject:{${alice}}`, moved.id) // a stale member
-    assert.equal(await store.deleteBySubject(alice), 0)
-    assert.equal(await store.deleteIfSubject(moved.id, alice), false)
-    assert.ok(await store.get(moved.id))
-  })
-
-  it('reads a hash written by store contract v1 as a record without fields', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'v1:' })
-    const id = randomUUID()
-    const now = Date.now()
-    const times = { version: 3, createdAt: now, lastActiveAt: now, expiresAt: now + HOUR }
-    await client.hSet(`v1:{${id}}`, { data: '{"n":1}', ...times })
-    await client.pExpire(`v1:{${id}}`, HOUR)
-    assertSameRecord(await store.get(id), { id, fields: {}, ...times })
-    await mustPatch(store, id, touchPatch({ set: { 'd:n': '2' } }), 4)
-    assert.deepEqual((await store.get(id))?.fields, { 'd:n': '2' })
-  })
-
-  it('reads with one HGETALL, and writes each operation with one EVALSHA', async (t) => {
-    const server = await startRedis(t)
-    if (server === null) return
-    const client = await nodeRedis(server.url)
-    t.after(() => client.destroy())
-    const store = createRedisStore(client)
-    // Load every script into the server's cache first.
-    const warm = newRecord()
-    await store.create(warm)
-    await store.replace(warm, 1)
-    await store.patch(warm.id, touchPatch())
-    await store.delete(warm.id)
-    const stored = newRecord({ fields: { 'd:n': '1', 'f:a': '1', m: '1800' } })
-    assert.deepEqual(await commandsDuring(client, () => store.create(stored)), {
-      evalsha: 1,
-      exists: 1,
-      hset: 2,
-      pexpire: 1,
-    })
-    assert.deepEqual(await commandsDuring(client, () => store.get(stored.id)), { hgetall: 1 })
-    const patch = touchPatch({ set: { 'd:n': '2' }, unset: ['m'], clearPrefix: 'f:' })
-    assert.deepEqual(await commandsDuring(client, () => store.patch(stored.id, patch)), {
-      evalsha: 1,
-      hmget: 1,
-      hkeys: 1,
-      hdel: 2,
-      hset: 1,
-      hincrby: 1,
-      pexpire: 1,
-    })
-    // A touch (an empty patch): the version, the times and the TTL.
-    assert.deepEqual(await commandsDuring(client, () => store.patch(stored.id, touchPatch())), {
-      evalsha: 1,
-      hmget: 1,
-      hincrby: 1,
-      hset: 1,
-      pexpire: 1,
-    })
-    assert.deepEqual(await commandsDuring(client, () => store.patch(randomUUID(), patch)), {
-      evalsha: 1,
-      hmget: 1,
-    })
-    assert.deepEqual(await commandsDuring(client, () => store.delete(stored.id)), {
-      evalsha: 1,
-      hget: 1,
-      del: 1,
-    })
-  })
-
-  it('runs its scripts again after the server forgot them (SCRIPT FLUSH)', async (t) => {
-    const client = await sharedNodeRedis(t)
-    if (client === null) return
-    const store = createRedisStore(client, { keyPrefix: 'flush:' })
-    const stored = newRecord()
-    await mustCreate(store, stored)
-    await client.scriptFlush()
-    await mustPatch(store, stored.id, touchPatch({ set: { 'd:v': '2' } }), 2)
-    assert.equal((await store.get(stored.id))?.fields['d:v'], '2')
   })
 
   it('spreads sessions over the cluster and keeps each one in one slot', async (t) => {
@@ -364,20 +104,12 @@ describe('redis store specifics', () => {
       { keyPrefix: 'é' },
       { keyPrefix: 'x'.repeat(129) },
       { keyPrefix: 42 },
-      { timeout: 0 },
-      { timeout: -1 },
-      { timeout: Number.NaN },
-      { timeout: Number.POSITIVE_INFINITY },
-      { timeout: '5' },
-      { timeout: 3_000_000 },
+      ...INVALID_TIMEOUTS,
     ]
-    for (const options of invalid) {
-      assert.throws(
-        () => createRedisStore(client, options as RedisStoreOptions),
-        { name: 'SessionConfigError', code: 'ERR_SESSION_CONFIG' },
-        JSON.stringify(options),
-      )
-    }
+    assertOptionsRefused(
+      (options) => createRedisStore(client, options as RedisStoreOptions),
+      invalid,
+    )
     assert.doesNotThrow(() => createRedisStore(client, { keyPrefix: '', timeout: 0.5 }))
     assert.doesNotThrow(() => createRedisStore(client, { keyPrefix: 'app:sess|v1~' }))
   })
