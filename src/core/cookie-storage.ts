@@ -5,6 +5,7 @@
  * @module
  */
 import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
+import { DecodeCache } from './decode-cache.ts'
 import { type CookieEnvelope, type EnvelopeSession, sessionwareEnvelope } from './envelope.ts'
 import { jsonSerializer } from './serializer.ts'
 import { type Bag, bag, flashBag, type SessionState } from './session.ts'
@@ -26,13 +27,23 @@ export interface CookieStorageOptions {
    */
   serializer?: Serializer
   /**
-   * How many decoded cookie values to remember (a count; `0` turns the cache off). A request whose
-   * cookie is in the cache skips the codec (the AES-GCM open or HMAC check, a few microseconds);
-   * the payload is still parsed and its timeouts checked on every request. Only values that decoded
-   * successfully are kept, under their exact text, oldest dropped first. A codec with an age check
-   * of its own (`cacheable: false`: fernet with `ttl`, itsdangerous with `maxAge`) is never cached.
+   * How many decoded cookie values to remember at most (a count; `0` turns the cache off). A request
+   * whose cookie is in the cache skips the codec (the decryption or HMAC check, a few
+   * microseconds); the payload is still parsed and its timeouts checked on every request. Only
+   * values that decoded successfully are kept, under their exact text. The cache is direct-mapped:
+   * each value has one of `cacheSize` slots, chosen from its last characters, and takes it from the
+   * value that had it, so a lookup never hashes the whole cookie (a miss costs next to nothing). A
+   * codec with an age check of its own (`cacheable: false`: fernet with `ttl`, itsdangerous with
+   * `maxAge`) is never cached. At most 1,048,576 (the slots are allocated when the storage is
+   * created: 16 bytes each).
    *
-   * @default 1000
+   * The default is small on purpose: it catches the bursts of one browser (a page and its
+   * requests), while a value held longer outlives the young generation of the garbage collector
+   * and costs more than its codec call saves once a server's users outnumber the cache (measured:
+   * 1000 slots cost 6 µs per request on a server rotating 10,000 cookies, 256 slots 1 µs, against
+   * a hit saving 5 µs).
+   *
+   * @default 256
    */
   cacheSize?: number
   /**
@@ -44,6 +55,9 @@ export interface CookieStorageOptions {
    */
   envelope?: CookieEnvelope
 }
+
+/** The largest `cacheSize` (its slots are allocated up front). */
+const MAX_CACHE_SIZE = 1_048_576
 
 /** A session read from a cookie (a class, not an object literal: see `RequestSessionState`). */
 class CookieSession implements LoadedSession {
@@ -97,37 +111,22 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   if (typeof envelope?.wrap !== 'function' || typeof envelope.unwrap !== 'function') {
     throw new SessionConfigError('createCookieStorage: envelope must have wrap and unwrap')
   }
-  const requested = options.cacheSize ?? 1000
-  if (!Number.isSafeInteger(requested) || requested < 0) {
+  const requested = options.cacheSize ?? 256
+  if (!Number.isSafeInteger(requested) || requested < 0 || requested > MAX_CACHE_SIZE) {
     throw new SessionConfigError(
-      `createCookieStorage: cacheSize must be a non-negative integer. Received: ${String(requested)}`,
+      `createCookieStorage: cacheSize must be an integer from 0 to ${MAX_CACHE_SIZE}. Received: ${String(requested)}`,
     )
   }
   // A codec that checks the age of a value itself must see every request's value.
   const cacheSize = codec.cacheable === false ? 0 : requested
-  /** Decoded values by cookie text. */
-  const cache = new Map<string, DecodedCookie>()
-  /**
-   * The cached texts in the order they were added, oldest at `oldest` once full: the next to go.
-   * (Taking the oldest from the Map's own order would walk over the entries deleted before it on
-   * every eviction.)
-   */
-  const order: string[] = []
-  let oldest = 0
+  const cache = cacheSize > 0 ? new DecodeCache(cacheSize) : undefined
 
   function decode(value: string): DecodedCookie {
+    if (cache === undefined) return codec.decode(value)
     const hit = cache.get(value)
     if (hit !== undefined) return hit
     const decoded = codec.decode(value)
-    if (cacheSize > 0) {
-      if (order.length < cacheSize) order.push(value)
-      else {
-        cache.delete(order[oldest] as string)
-        order[oldest] = value
-        oldest = oldest + 1 === cacheSize ? 0 : oldest + 1
-      }
-      cache.set(value, decoded)
-    }
+    cache.set(value, decoded)
     return decoded
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { type CookieCodec, createCookieStorage, createSessions } from '../../src/index.ts'
 
@@ -103,33 +104,50 @@ describe('cookie storage decode cache', () => {
     }
   })
 
-  it('evicts the oldest value first, however recently it was read, round after round', async () => {
+  it("holds at most cacheSize values and never answers one cookie with another one's data", async () => {
     const { codec, decodes } = counting()
-    const sessions = createSessions<{ n: number }>({
-      storage: createCookieStorage({ codec, cacheSize: 3 }),
-    })
+    const all: Array<{ sessions: ReturnType<typeof createSessions<{ n: number }>>; size: number }> =
+      [1, 2, 3, 8].map((size) => ({
+        size,
+        sessions: createSessions<{ n: number }>({
+          storage: createCookieStorage({ codec, cacheSize: size }),
+        }),
+      }))
+    // Six cookies of one manager; every manager shares the keys, so each reads them all.
     const cookies: string[] = []
-    for (let n = 0; n < 5; n++) {
+    for (let n = 0; n < 6; n++) {
       const req = {}
-      const rs = sessions.attach(req, undefined, transport)
-      ;(await sessions.getSession(req)).set('n', n)
+      const rs = (all[0] as (typeof all)[0]).sessions.attach(req, undefined, transport)
+      ;(await (all[0] as (typeof all)[0]).sessions.getSession(req)).set('n', n)
       cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
     }
-    const read = async (i: number): Promise<number> => {
-      const before = decodes()
-      const req = {}
-      sessions.attach(req, cookies[i], transport)
-      assert.equal((await sessions.getSession(req)).get('n'), i)
-      return decodes() - before
-    }
-    // Opened: 0 1 2; 0 is read again (a hit), yet 3 evicts it as the oldest; 0 then evicts 1, and
-    // so on, the oldest going each time: the cache ends holding 3 0 4.
-    const opened: number[] = []
-    for (const i of [0, 1, 2, 0, 3, 0, 2, 1, 4, 2, 3, 0, 4, 3, 0]) opened.push(await read(i))
-    assert.deepEqual(opened, [1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0])
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...all),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }),
+        async ({ sessions, size }, order) => {
+          const read = async (i: number): Promise<void> => {
+            const req = {}
+            sessions.attach(req, cookies[i], transport)
+            assert.equal((await sessions.getSession(req)).get('n'), i)
+          }
+          for (const i of order) await read(i)
+          // Whatever the cache held after the sequence, reading all six again opens at least
+          // the ones it cannot hold.
+          const before = decodes()
+          for (let i = 0; i < 6; i++) await read(i)
+          assert.ok(decodes() - before >= 6 - size, `cacheSize ${size}`)
+          // Right after a read, the same cookie is a hit.
+          const again = decodes()
+          await read(5)
+          assert.equal(decodes(), again)
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 
-  it('rejects a cacheSize that is not a non-negative integer', () => {
+  it('rejects a cacheSize that is not an integer from 0 to 1,048,576', () => {
     const codec = createSealedCodec({ keys: [KEY] })
     assert.throws(() => createCookieStorage({ codec, cacheSize: -1 }), {
       code: 'ERR_SESSION_CONFIG',
@@ -137,5 +155,9 @@ describe('cookie storage decode cache', () => {
     assert.throws(() => createCookieStorage({ codec, cacheSize: 1.5 }), {
       code: 'ERR_SESSION_CONFIG',
     })
+    assert.throws(() => createCookieStorage({ codec, cacheSize: 1_048_577 }), {
+      code: 'ERR_SESSION_CONFIG',
+    })
+    assert.ok(createCookieStorage({ codec, cacheSize: 1_048_576 }))
   })
 })
