@@ -8,7 +8,7 @@ import { stringifySetCookie } from 'cookie'
 import { SessionConfigError, SessionCookieTooLargeError } from '../errors.ts'
 import type { CookieEncoding, ResolvedCookieOptions } from './options.ts'
 import { pythonQuote, readPythonCookie } from './python-cookie.ts'
-import { cookieLayout, expiresText, uriValue } from './set-cookie.ts'
+import { CookieAttributes, cookieLayout, expiresText, uriValue } from './set-cookie.ts'
 
 /** Browsers drop a Set-Cookie header larger than this. */
 export const MAX_COOKIE_BYTES = 4096
@@ -147,18 +147,15 @@ export function setCookie(
         ? `${options.name}=${text}${layout.middle}${layout.tail}`
         : `${options.name}=${text}; Max-Age=${maxAge}${layout.middle}; Expires=${expires}${layout.tail}`
   } else {
-    header = stringifySetCookie({
-      name: options.name,
-      value: options.encoding === 'uri' ? value : PLACEHOLDER,
-      path: options.path,
-      domain: options.domain,
-      httpOnly: options.httpOnly,
-      secure,
-      sameSite: options.sameSite,
-      partitioned: options.partitioned || undefined,
-      maxAge,
-      expires: maxAge === undefined ? undefined : new Date(expiresMs),
-    })
+    header = stringifySetCookie(
+      new CookieAttributes(
+        options,
+        secure,
+        options.encoding === 'uri' ? value : PLACEHOLDER,
+        maxAge,
+        maxAge === undefined ? undefined : new Date(expiresMs),
+      ),
+    )
     if (options.encoding !== 'uri') header = withValue(header, options, value)
   }
   if (header.length > MAX_COOKIE_BYTES) {
@@ -169,18 +166,7 @@ export function setCookie(
 
 /** A Set-Cookie header that makes the browser drop the cookie. */
 export function clearCookie(options: ResolvedCookieOptions, secure: boolean): string {
-  return stringifySetCookie({
-    name: options.name,
-    value: '',
-    path: options.path,
-    domain: options.domain,
-    httpOnly: options.httpOnly,
-    secure,
-    sameSite: options.sameSite,
-    partitioned: options.partitioned || undefined,
-    maxAge: 0,
-    expires: new Date(0),
-  })
+  return stringifySetCookie(new CookieAttributes(options, secure, '', 0, new Date(0)))
 }
 
 /**

@@ -2,11 +2,12 @@
  * Writing the session's Set-Cookie header quickly: the attributes that do not change from one
  * response to the next are serialized once per cookie options, and the `Expires` date once per
  * second, so a response pays for its value and `Max-Age` only. The text is exactly what the
- * `cookie` package's `stringifySetCookie` gives for the same cookie. Internal.
+ * `cookie` package's `stringifySetCookie` gives for the same cookie. The headers the package
+ * writes itself take the cookie options' fields from {@link CookieAttributes}. Internal.
  *
  * @module
  */
-import { stringifySetCookie } from 'cookie'
+import { type SetCookie, stringifySetCookie } from 'cookie'
 import type { ResolvedCookieOptions } from './options.ts'
 
 /** The fixed parts of a Set-Cookie header, around its value, `Max-Age` and `Expires`. */
@@ -22,15 +23,41 @@ const SAME_SITE = { lax: '; SameSite=Lax', strict: '; SameSite=Strict', none: ';
 /** Layouts by cookie options, for `Secure` off [0] and on [1]; null: the package's own path. */
 const layouts = new WeakMap<ResolvedCookieOptions, Array<Layout | null | undefined>>()
 
-/** The attributes as `stringifySetCookie` writes them, without value, `Max-Age` or `Expires`. */
-function attributes(options: ResolvedCookieOptions, secure: boolean) {
-  return {
-    path: options.path,
-    domain: options.domain,
-    httpOnly: options.httpOnly,
-    secure,
-    sameSite: options.sameSite,
-    partitioned: options.partitioned || undefined,
+/**
+ * A cookie as the `cookie` package's `stringifySetCookie` takes it: the name and attributes of the
+ * cookie options, with this response's `Secure`, and the value, `Max-Age` and `Expires` given. The
+ * one place that maps the options to the package's fields. A class, not an object literal: a
+ * cleared cookie makes one per request (see `RequestSessionState`).
+ */
+export class CookieAttributes implements SetCookie {
+  readonly name: string
+  readonly value: string
+  readonly path: string
+  readonly domain: string | undefined
+  readonly httpOnly: boolean
+  readonly secure: boolean
+  readonly sameSite: ResolvedCookieOptions['sameSite']
+  readonly partitioned: true | undefined
+  readonly maxAge: number | undefined
+  readonly expires: Date | undefined
+
+  constructor(
+    options: ResolvedCookieOptions,
+    secure: boolean,
+    value: string,
+    maxAge?: number,
+    expires?: Date,
+  ) {
+    this.name = options.name
+    this.value = value
+    this.path = options.path
+    this.domain = options.domain
+    this.httpOnly = options.httpOnly
+    this.secure = secure
+    this.sameSite = options.sameSite
+    this.partitioned = options.partitioned || undefined
+    this.maxAge = maxAge
+    this.expires = expires
   }
 }
 
@@ -43,11 +70,7 @@ export function cookieLayout(options: ResolvedCookieOptions, secure: boolean): L
   let known = layouts.get(options)
   const cached = known?.[secure ? 1 : 0]
   if (cached !== undefined) return cached
-  const reference = stringifySetCookie({
-    name: options.name,
-    value: '',
-    ...attributes(options, secure),
-  })
+  const reference = stringifySetCookie(new CookieAttributes(options, secure, ''))
   let layout: Layout | null = {
     middle:
       (options.domain ? `; Domain=${options.domain}` : '') +
