@@ -5,10 +5,10 @@
  * @module
  */
 import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from '../errors.ts'
-import { DecodeCache } from './decode-cache.ts'
 import { type CookieEnvelope, type EnvelopeSession, sessionwareEnvelope } from './envelope.ts'
 import { jsonSerializer } from './serializer.ts'
 import { type Bag, bag, flashBag, type SessionState } from './session.ts'
+import { SlotCache } from './slot-cache.ts'
 import { flashToKeep, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
@@ -119,7 +119,7 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   }
   // A codec that checks the age of a value itself must see every request's value.
   const cacheSize = codec.cacheable === false ? 0 : requested
-  const cache = cacheSize > 0 ? new DecodeCache(cacheSize) : undefined
+  const cache = cacheSize > 0 ? new SlotCache<DecodedCookie>(cacheSize) : undefined
 
   function decode(value: string): DecodedCookie {
     if (cache === undefined) return codec.decode(value)
