@@ -30,7 +30,6 @@ import {
 import { type LentRecord, type ReadNow, readNowOf } from './read-now.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
-import { SlotCache } from './slot-cache.ts'
 import {
   flashToKeep,
   type LoadedSession,
@@ -100,21 +99,6 @@ function hash(id: string): string {
   return crypto.createHash('sha256').update(id).digest('base64url')
 }
 
-/** Store keys of the ids seen last (a SHA-256 costs 2–3 µs of a request): enough for bursts. */
-const HASH_CACHE_SLOTS = 256
-
-/** `hash` behind a {@link SlotCache} of its own. */
-function cachedHash(): (id: string) => string {
-  const cache = new SlotCache<string>(HASH_CACHE_SLOTS)
-  return (id) => {
-    const hit = cache.get(id)
-    if (hit !== undefined) return hit
-    const handle = hash(id)
-    cache.set(id, handle)
-    return handle
-  }
-}
-
 async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
   try {
     return await run()
@@ -142,7 +126,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     )
   }
   const serializer = options.serializer ?? jsonSerializer
-  const handleOfId = (options.hashIds ?? true) ? cachedHash() : (id: string) => id
+  const handleOfId = (options.hashIds ?? true) ? hash : (id: string) => id
   const generate = options.generateId ?? defaultId
   if (typeof generate !== 'function') throw new SessionConfigError('generateId must be a function')
   const retries = options.conflictRetries ?? 5

@@ -1,18 +1,16 @@
 /**
- * Internal to the storages: a small cache of values computed from request text, such as what a
- * cookie decoded to (cookie storage) or the store key of a session id (server storage), so that a
- * value seen again skips the work (a decryption, an HMAC check, a SHA-256).
+ * Internal to cookie storage: a small cache of values computed from request text (what a cookie
+ * decoded to), so that a value seen again skips the work (a decryption or an HMAC check).
  *
  * It is direct-mapped: a text has one slot, chosen from its length and its last characters, and a
  * newer text takes the slot of an older one. Cookie values end in a MAC, tag or signature (every
- * codec but the plain one) and session ids are random, so these characters are random and the
- * slots evenly used. A lookup reads a few characters and compares the text with the one in its
+ * codec but the plain one), so these characters are random and the slots evenly used. A lookup reads a few characters and compares the text with the one in its
  * slot; it never hashes the whole text, which would cost more than the work it saves on a miss (a
  * `Map` keyed by 200-character cookie values: about 0.5 µs per lookup and 0.6 µs to insert and
  * evict).
  *
  * Anyone can send a text of their choice, so the slots are chosen with a random seed of the
- * process: a sender cannot aim at the slot holding another user's cookie or session id, and the
+ * process: a sender cannot aim at the slot holding another user's cookie, and the
  * comparison that follows (an ordinary string comparison, whose time depends on where the texts
  * first differ, by fractions of a nanosecond) is with a value they cannot choose, as in a hash
  * table with a seeded hash. (A comparison in constant time instead cost 0.6 µs per request on

@@ -1,6 +1,7 @@
 /**
- * Server storage remembers the store keys (SHA-256 of the id) of the ids it saw last, in slots
- * chosen by an id's last characters: ids that share them must still each reach their own record.
+ * Server storage keeps a session under the SHA-256 of its id (`hashIds`, the default): ids that
+ * share their last characters (or anything else) each reach their own record, and no record sits
+ * under a raw id.
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
@@ -11,10 +12,10 @@ import { createMemoryStore } from '../../src/stores/memory.ts'
 
 const transport = () => ({ encrypted: false, host: '127.0.0.1' })
 
-describe('server storage id hash cache', () => {
+describe('server storage store keys', () => {
   it('keeps ids that share their last characters apart, and stores under the SHA-256', async () => {
     const store = createMemoryStore()
-    // Every id ends in the same six characters, so every one competes for the same slot.
+    // Every id ends in the same six characters.
     const sessions = createSessions<{ n: number }>({
       storage: createServerStorage({
         store,
