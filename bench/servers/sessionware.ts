@@ -67,7 +67,13 @@ async function serverStore(target: Target, prefill: number): Promise<SessionStor
 /** The target's session manager (`prefill`: sessions the scale run will put in its store). */
 export async function sessionwareManager(target: Target, prefill = 0): Promise<Manager> {
   if (target.storage === 'cookie') {
-    const storage = createCookieStorage({ codec: await cookieCodec(target.codec) })
+    // BENCH_COOKIE_CACHE: the decode cache's size, for A/B runs of bench/ab.ts (default: the
+    // library's own default).
+    const cache = process.env.BENCH_COOKIE_CACHE
+    const storage = createCookieStorage({
+      codec: await cookieCodec(target.codec),
+      ...(cache ? { cacheSize: Number(cache) } : {}),
+    })
     return { sessions: createSessions<Data>({ storage }), store: undefined }
   }
   const store = await serverStore(target, prefill)
