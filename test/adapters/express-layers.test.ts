@@ -112,10 +112,16 @@ describe('Express adapter middleware on plain node:http', () => {
       middleware(req, res, (error?: unknown) => {
         const r = req as IncomingMessage & { getSession(): Promise<{ get(k: 'n'): number }> }
         if (error) throw error
-        r.getSession().then((session) => {
-          res.setHeader('content-type', 'application/json')
-          res.end(JSON.stringify({ n: session.get('n') ?? null }))
-        })
+        r.getSession().then(
+          (session) => {
+            res.setHeader('content-type', 'application/json')
+            res.end(JSON.stringify({ n: session.get('n') ?? null }))
+          },
+          (failure: unknown) => {
+            res.statusCode = 500
+            res.end(String(failure))
+          },
+        )
       })
     })
     const client = new Client(await serve(t, server.listeners('request')[0] as never))
