@@ -142,6 +142,12 @@ export function commitState(
       state.storedClient,
     )
   }
+  const only = plan.steps.length === 1 ? plan.steps[0] : undefined
+  if ((only === 'patch' || only === 'touch') && options.storage.patchNow !== undefined) {
+    // A store that patches synchronously: the response need not wait for a promise.
+    const outcome = options.storage.patchNow(state, now, only === 'touch')
+    if (outcome !== undefined) return cookies(options, rs, state, plan, outcome, now)
+  }
   return run(options, rs, state, plan.steps, now).then((outcome) =>
     cookies(options, rs, state, plan, outcome, now),
   )

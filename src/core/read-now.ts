@@ -1,12 +1,13 @@
 /**
- * A store's synchronous read: a store that holds its records in the process (the memory store)
- * lends them to server storage without a promise and without a copy, so loading a session costs
- * no store round trip through the microtask queue. Internal: not part of the store contract, and
- * a store that does not offer it is read through `get` as always.
+ * A store's synchronous read and patch: a store that holds its records in the process (the memory
+ * store) lends them to server storage without a promise and without a copy, and applies a patch
+ * at once, so loading or saving a session costs no store round trip through the microtask queue
+ * (and a response waits for no asynchronous commit). Internal: not part of the store contract,
+ * and a store that does not offer it is called through `get` and `patch` as always.
  *
  * @module
  */
-import type { SessionStore } from './types.ts'
+import type { PatchResult, SessionPatch, SessionStore } from './types.ts'
 
 /** A record as the store holds it, lent for a synchronous read. */
 export interface LentRecord {
@@ -32,10 +33,23 @@ export interface ReadNow {
    * changed (the store changes it in place on the next patch). Null when absent or expired.
    */
   read(id: string): LentRecord | null
+  /**
+   * The store's own `patch`; {@link ReadNow.patchNow} is used only while `store.patch` is this very
+   * function.
+   */
+  readonly patch: SessionStore['patch']
+  /** What `patch(id, patch)` would resolve to, done at once (it throws where `patch` rejects). */
+  patchNow(id: string, patch: SessionPatch): PatchResult
 }
 
 /** The non-enumerable property under which a store offers {@link ReadNow}. */
 export const READ_NOW: unique symbol = Symbol.for('sessionware.readNow') as never
+
+/** The store's synchronous patch, when it offers one and its `patch` is still its own. */
+export function patchNowOf(store: SessionStore): ReadNow | undefined {
+  const readNow = (store as { [READ_NOW]?: ReadNow })[READ_NOW]
+  return readNow !== undefined && readNow.patch === store.patch ? readNow : undefined
+}
 
 /** The store's synchronous read, when it offers one and its `get` is still its own. */
 export function readNowOf(store: SessionStore): ReadNow | undefined {

@@ -27,7 +27,7 @@ import {
   RENEWED_AT,
   USER_AGENT,
 } from './fields.ts'
-import { type LentRecord, type ReadNow, readNowOf } from './read-now.ts'
+import { type LentRecord, patchNowOf, type ReadNow, readNowOf } from './read-now.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
 import {
@@ -237,6 +237,29 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     return 'gone'
   }
 
+  /**
+   * `patchAt` done at once on a store that patches synchronously (the memory store); undefined
+   * for any other store.
+   */
+  function patchAtNow(handle: string, patch: SessionPatch): WriteOutcome | undefined {
+    const now = patchNowOf(store)
+    if (now === undefined) return undefined
+    let moved = false
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      let result: PatchResult
+      try {
+        result = now.patchNow(handle, patch)
+      } catch (cause) {
+        throw new SessionStoreError('update', { cause })
+      }
+      if (result.ok) return moved ? 'moved' : 'ok'
+      if (result.reason === 'gone') return 'gone'
+      handle = result.movedTo
+      moved = true
+    }
+    return 'gone'
+  }
+
   async function create(state: SessionState, now: number): Promise<void> {
     const fields = allFields(state)
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -317,6 +340,10 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     create,
     patch(state: SessionState, now: number, timesOnly: boolean): Promise<WriteOutcome> {
       return patchAt(state.handle as string, patchOf(state, now, timesOnly))
+    },
+    patchNow(state: SessionState, now: number, timesOnly: boolean): WriteOutcome | undefined {
+      if (patchNowOf(store) === undefined) return undefined
+      return patchAtNow(state.handle as string, patchOf(state, now, timesOnly))
     },
     async renew(
       state: SessionState,

@@ -71,6 +71,11 @@ export interface SessionStorage {
   /** Applies the state's changes (or, with `timesOnly`, its new times) to its record. */
   patch(state: SessionState, now: number, timesOnly: boolean): Promise<WriteOutcome>
   /**
+   * `patch` done at once, where the store can (the memory store): the outcome, or undefined when
+   * it cannot (then `patch` is called). Absent: never.
+   */
+  patchNow?(state: SessionState, now: number, timesOnly: boolean): WriteOutcome | undefined
+  /**
    * Moves the loaded session to a new id (the state is rekeyed), keeping the old record for
    * `graceMs` as a pointer to the new one.
    */

@@ -12,6 +12,7 @@ import { READ_NOW, type ReadNow } from '../core/read-now.ts'
 import type {
   PatchResult,
   SessionFields,
+  SessionPatch,
   SessionRecord,
   SessionStore,
   StoreCapabilities,
@@ -188,6 +189,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     unrefTimer(timer)
   }
 
+  /** Applies a patch at once (`patch`, and server storage's synchronous write). */
+  const patchNow = (id: string, patch: SessionPatch): PatchResult => {
+    const entry = live(id, clock())
+    if (entry === undefined) return { ok: false, reason: 'gone' }
+    const { stored } = entry
+    if (stored.movedTo !== undefined) return { ok: false, reason: 'moved', movedTo: stored.movedTo }
+    const { fields } = stored
+    const prefix = patch.clearPrefix
+    if (prefix !== undefined) {
+      for (const name of fields.keys()) if (name.startsWith(prefix)) fields.delete(name)
+    }
+    for (const name of patch.unset) fields.delete(name)
+    for (const name of Object.keys(patch.set)) fields.set(name, patch.set[name] as string)
+    if (patch.subject !== undefined) reindex(stored, patch.subject ?? undefined)
+    stored.lastActiveAt = patch.lastActiveAt
+    stored.expiresAt = patch.expiresAt
+    stored.version++
+    entry.used = true
+    return { ok: true, version: stored.version }
+  }
+
   const capabilities: StoreCapabilities = Object.freeze({
     patch: 'server',
     ttl: sweepInterval > 0,
@@ -232,24 +254,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
 
     async patch(id, patch): Promise<PatchResult> {
-      const entry = live(id, clock())
-      if (entry === undefined) return { ok: false, reason: 'gone' }
-      const { stored } = entry
-      if (stored.movedTo !== undefined)
-        return { ok: false, reason: 'moved', movedTo: stored.movedTo }
-      const { fields } = stored
-      const prefix = patch.clearPrefix
-      if (prefix !== undefined) {
-        for (const name of fields.keys()) if (name.startsWith(prefix)) fields.delete(name)
-      }
-      for (const name of patch.unset) fields.delete(name)
-      for (const name of Object.keys(patch.set)) fields.set(name, patch.set[name] as string)
-      if (patch.subject !== undefined) reindex(stored, patch.subject ?? undefined)
-      stored.lastActiveAt = patch.lastActiveAt
-      stored.expiresAt = patch.expiresAt
-      stored.version++
-      entry.used = true
-      return { ok: true, version: stored.version }
+      return patchNow(id, patch)
     },
 
     async delete(id) {
@@ -305,6 +310,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   // not carry it past its own `get`.
   const readNow: ReadNow = {
     get: store.get,
+    patch: store.patch,
+    patchNow,
     read(id) {
       const entry = live(id, clock())
       if (entry === undefined) return null

@@ -1,12 +1,14 @@
 /**
  * Server storage over the memory store, over real HTTP through the node:http adapter: server
- * storage reads the memory store's records synchronously (no promise, no copy), and that read must
- * answer exactly as `get` would, while a store whose `get` was replaced or wrapped is always read
- * through that `get`.
+ * storage reads the memory store's records synchronously (no promise, no copy) and applies a
+ * change synchronously (the commit returns its cookies at once), and both must answer exactly as
+ * `get` and `patch` would, while a store whose `get` or `patch` was replaced or wrapped is always
+ * called through them.
  */
 import assert from 'node:assert/strict'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
+import { attachRequest } from '../../src/adapters/kit.ts'
 import { withSessions } from '../../src/adapters/node.ts'
 import type { InvalidCookieReason } from '../../src/errors.ts'
 import {
@@ -162,5 +164,52 @@ describe('server storage over the memory store', () => {
     await client.get('/write')
     assert.equal(json(await client.get('/read')).n, 1)
     assert.equal(reads, 1)
+  })
+
+  it('commits a change at once: no promise, the store holds it before the commit returns', async (t) => {
+    const store = memory(t)
+    const sessions = createSessions<Data>({ storage: createServerStorage({ store }) })
+    const transport = () => ({ encrypted: false, host: '127.0.0.1' })
+    const first = {}
+    const created = attachRequest(sessions, first, { cookieHeader: undefined, transport })
+    ;(await getSession<Data>(first)).set('n', 1)
+    const [setCookie] = await created.commit() // a new record: created asynchronously
+    const cookie = (setCookie as string).split(';')[0] as string
+    const handle = (await getSession<Data>(first)).handle as string
+    for (const n of [2, 3]) {
+      const request = {}
+      const attached = attachRequest(sessions, request, { cookieHeader: cookie, transport })
+      ;(await getSession<Data>(request)).set('n', n)
+      const result = attached.commit()
+      assert.ok(Array.isArray(result), 'a patch of the memory store needs no promise')
+      assert.equal((await store.get(handle))?.fields['d:n'], String(n))
+    }
+  })
+
+  it('patches through a patch that replaced the store’s own', async (t) => {
+    const store = memory(t)
+    const client = await counter(t, store)
+    await client.get('/write')
+    store.patch = () => Promise.reject(new Error('store down'))
+    assert.equal((await client.get('/write')).status, 503)
+    delete (store as Partial<MemoryStore>).patch
+    assert.equal(json(await client.get('/read')).n, 1, 'the failed write changed nothing')
+  })
+
+  it('patches through the patch of a wrapper made by spreading the store', async (t) => {
+    const store = memory(t)
+    let patches = 0
+    const wrapped: SessionStore = {
+      ...store,
+      patch: (id, patch) => {
+        patches++
+        return store.patch(id, patch)
+      },
+    }
+    const client = await counter(t, wrapped)
+    await client.get('/write')
+    assert.equal(json(await client.get('/write')).n, 2)
+    assert.equal(json(await client.get('/read')).n, 2)
+    assert.equal(patches, 1)
   })
 })
