@@ -49,6 +49,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     seconds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
+    processes: { type: 'string', default: '3' },
   },
 })
 
@@ -67,6 +68,7 @@ const cookies = bounded('cookies', values.cookies, 0, 20_000)
 const rounds = bounded('rounds', values.rounds, 1, 30)
 const seconds = bounded('seconds', values.seconds, 1, 10)
 const connections = bounded('connections', values.connections, 1, 256)
+const processes = bounded('processes', values.processes, 1, rounds)
 wrkVersion()
 
 /** One variant: the server build it runs and the environment it gets. */
@@ -138,53 +140,61 @@ async function main(): Promise<void> {
   const variants = [variant(values.a, 'a'), variant(values.b, 'b')]
   const dir = mkdtempSync(join(ROOT, 'bench', 'results', 'ab-run-'))
   let redis: RedisServer | undefined
-  const servers: RunningServer[] = []
-  const files: string[] = []
+  let servers: RunningServer[] = []
+  const micros: number[][] = [[], []]
+  const rps: number[][] = [[], []]
   try {
-    if (needsRedis(target as NonNullable<typeof target>)) redis = await startRedis(dir, 1)
-    for (const [i, v] of variants.entries()) {
-      const env = { ...v.env, ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) }
-      const t = target as NonNullable<typeof target>
-      const server = await startServer(v.entry, t, { cpu: 0, env, readySeconds: 60 })
-      servers.push(server)
-      const sub = join(dir, String(i))
-      mkdirSync(sub)
-      const p = await prepare(server, sub, cookies, 90, 1)
-      files.push(cookies > 0 ? p.manyFile : p.oneFile)
-      // Warm-up, unmeasured.
-      await runLoad({
-        port: server.port,
-        path: `/${route}`,
-        cookieFile: p.oneFile,
-        connections,
-        seconds: 1,
-        cpu: 1,
-      })
-    }
-    const micros: number[][] = [[], []]
-    const rps: number[][] = [[], []]
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? [0, 1] : [1, 0]
-      for (const i of order) {
-        const server = servers[i] as RunningServer
-        const before = await cpuSeconds(server)
-        const load = await runLoad({
+    const t = target as NonNullable<typeof target>
+    if (needsRedis(t)) redis = await startRedis(dir, 1)
+    // Fresh processes for each block of rounds: one process of a variant can run a few percent
+    // faster or slower than another of the same code ("process luck"), so no variant keeps one.
+    let round = 0
+    for (let block = 0; block < processes; block++) {
+      const files: string[] = []
+      servers = []
+      for (const [i, v] of variants.entries()) {
+        const env = { ...v.env, ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) }
+        const server = await startServer(v.entry, t, { cpu: 0, env, readySeconds: 60 })
+        servers.push(server)
+        const sub = join(dir, `${block}-${i}`)
+        mkdirSync(sub)
+        const p = await prepare(server, sub, cookies, 90, 1)
+        files.push(cookies > 0 ? p.manyFile : p.oneFile)
+        // Warm-up, unmeasured.
+        await runLoad({
           port: server.port,
           path: `/${route}`,
-          cookieFile: files[i] as string,
+          cookieFile: p.oneFile,
           connections,
-          seconds,
+          seconds: 1,
           cpu: 1,
         })
-        const cpu = (await cpuSeconds(server)) - before
-        if (load.errors > 0 || load.non2xx > 0) throw new Error(`${variants[i]?.label}: errors`)
-        ;(micros[i] as number[]).push((cpu * 1e6) / load.requests)
-        ;(rps[i] as number[]).push(load.rps)
       }
+      const end = Math.round(((block + 1) * rounds) / processes)
+      for (; round < end; round++) {
+        const order = round % 2 === 0 ? [0, 1] : [1, 0]
+        for (const i of order) {
+          const server = servers[i] as RunningServer
+          const before = await cpuSeconds(server)
+          const load = await runLoad({
+            port: server.port,
+            path: `/${route}`,
+            cookieFile: files[i] as string,
+            connections,
+            seconds,
+            cpu: 1,
+          })
+          const cpu = (await cpuSeconds(server)) - before
+          if (load.errors > 0 || load.non2xx > 0) throw new Error(`${variants[i]?.label}: errors`)
+          ;(micros[i] as number[]).push((cpu * 1e6) / load.requests)
+          ;(rps[i] as number[]).push(load.rps)
+        }
+      }
+      await Promise.allSettled(servers.map((server) => stopServer(server)))
     }
     const [a, b] = micros as [number[], number[]]
     console.log(
-      `${target?.name} /${route}, ${cookies} rotating cookies, ${rounds} rounds of ${seconds} s`,
+      `${target?.name} /${route}, ${cookies} rotating cookies, ${rounds} rounds of ${seconds} s, ${processes} process pairs`,
     )
     for (const [i, v] of variants.entries()) {
       console.log(
