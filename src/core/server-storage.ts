@@ -237,18 +237,13 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     return 'gone'
   }
 
-  /**
-   * `patchAt` done at once on a store that patches synchronously (the memory store); undefined
-   * for any other store.
-   */
-  function patchAtNow(handle: string, patch: SessionPatch): WriteOutcome | undefined {
-    const now = patchNowOf(store)
-    if (now === undefined) return undefined
+  /** `patchAt` done at once, on a store that patches synchronously (the memory store). */
+  function patchAtNow(sync: ReadNow, handle: string, patch: SessionPatch): WriteOutcome {
     let moved = false
     for (let hop = 0; hop < MAX_HOPS; hop++) {
       let result: PatchResult
       try {
-        result = now.patchNow(handle, patch)
+        result = sync.patchNow(handle, patch)
       } catch (cause) {
         throw new SessionStoreError('update', { cause })
       }
@@ -342,8 +337,9 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       return patchAt(state.handle as string, patchOf(state, now, timesOnly))
     },
     patchNow(state: SessionState, now: number, timesOnly: boolean): WriteOutcome | undefined {
-      if (patchNowOf(store) === undefined) return undefined
-      return patchAtNow(state.handle as string, patchOf(state, now, timesOnly))
+      const sync = patchNowOf(store)
+      if (sync === undefined) return undefined
+      return patchAtNow(sync, state.handle as string, patchOf(state, now, timesOnly))
     },
     async renew(
       state: SessionState,
