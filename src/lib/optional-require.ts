@@ -29,3 +29,24 @@ export function localRequire(): (specifier: string) => unknown {
   }
   return nodeModule.createRequire(import.meta.url)
 }
+
+/**
+ * Loads `specifier` (with `load`, a `require`) and builds a back end from it when it has a function under every name in
+ * `needs`. Nothing here throws: a package that is missing, cannot load in this runtime, or lacks
+ * a function leaves its error instead.
+ */
+export function loadOptional<M, B>(
+  load: (specifier: string) => unknown,
+  specifier: string,
+  needs: readonly string[],
+  build: (module: M) => B,
+): B | { readonly error: unknown } {
+  try {
+    const loaded = load(specifier) as Record<string, unknown> | undefined
+    const missing = needs.filter((name) => typeof loaded?.[name] !== 'function')
+    if (missing.length > 0) throw new Error(`${specifier} lacks ${missing.join(', ')}`)
+    return build(loaded as M)
+  } catch (error) {
+    return { error }
+  }
+}

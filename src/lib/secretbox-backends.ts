@@ -17,7 +17,7 @@
  * @module
  */
 
-import { localRequire } from './optional-require.ts'
+import { loadOptional, localRequire } from './optional-require.ts'
 
 /** Bytes of the nonce written in front of every box. */
 export const NONCE_BYTES = 24
@@ -131,32 +131,18 @@ function loadBackends(): Backends {
   } catch (error) {
     return { sodium: { error }, js: { error } }
   }
-  let sodium: Backends['sodium']
-  try {
-    const loaded = require('sodium-native') as Partial<Sodium> | undefined
-    if (
-      typeof loaded?.crypto_secretbox_easy !== 'function' ||
-      typeof loaded.crypto_secretbox_open_easy !== 'function' ||
-      typeof loaded.randombytes_buf !== 'function'
-    ) {
-      throw new Error('sodium-native lacks crypto_secretbox_easy, _open_easy or randombytes_buf')
-    }
-    sodium = sodiumBackend(loaded as Sodium)
-  } catch (error) {
-    sodium = { error }
-  }
-  let js: Backends['js']
-  try {
-    const loaded = require('@noble/ciphers/salsa.js') as
-      | { xsalsa20poly1305?: XSalsa20Poly1305 }
-      | undefined
-    if (typeof loaded?.xsalsa20poly1305 !== 'function') {
-      throw new Error('@noble/ciphers/salsa.js has no xsalsa20poly1305')
-    }
-    js = jsBackend(loaded.xsalsa20poly1305)
-  } catch (error) {
-    js = { error }
-  }
+  const sodium = loadOptional(
+    require,
+    'sodium-native',
+    ['crypto_secretbox_easy', 'crypto_secretbox_open_easy', 'randombytes_buf'],
+    (loaded: Sodium) => sodiumBackend(loaded),
+  )
+  const js = loadOptional(
+    require,
+    '@noble/ciphers/salsa.js',
+    ['xsalsa20poly1305'],
+    (loaded: { xsalsa20poly1305: XSalsa20Poly1305 }) => jsBackend(loaded.xsalsa20poly1305),
+  )
   return { sodium, js }
 }
 

@@ -20,7 +20,7 @@
 
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { hchacha20 } from './hchacha20.ts'
-import { localRequire } from './optional-require.ts'
+import { loadOptional, localRequire } from './optional-require.ts'
 
 /** Bytes of an XChaCha20 nonce. */
 export const XNONCE_BYTES = 24
@@ -172,31 +172,18 @@ function loadBackends(): XChaChaBackends {
   } catch (error) {
     return { sodium: { error }, node, js: { error } }
   }
-  let sodium: XChaChaBackends['sodium']
-  try {
-    const loaded = require('sodium-native') as Partial<Sodium> | undefined
-    if (
-      typeof loaded?.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' ||
-      typeof loaded.crypto_aead_xchacha20poly1305_ietf_decrypt !== 'function'
-    ) {
-      throw new Error('sodium-native lacks crypto_aead_xchacha20poly1305_ietf_encrypt or _decrypt')
-    }
-    sodium = sodiumXChaCha(loaded as Sodium)
-  } catch (error) {
-    sodium = { error }
-  }
-  let js: XChaChaBackends['js']
-  try {
-    const loaded = require('@noble/ciphers/chacha.js') as
-      | { xchacha20poly1305?: XChaCha20Poly1305 }
-      | undefined
-    if (typeof loaded?.xchacha20poly1305 !== 'function') {
-      throw new Error('@noble/ciphers/chacha.js has no xchacha20poly1305')
-    }
-    js = jsXChaCha(loaded.xchacha20poly1305)
-  } catch (error) {
-    js = { error }
-  }
+  const sodium = loadOptional(
+    require,
+    'sodium-native',
+    ['crypto_aead_xchacha20poly1305_ietf_encrypt', 'crypto_aead_xchacha20poly1305_ietf_decrypt'],
+    (loaded: Sodium) => sodiumXChaCha(loaded),
+  )
+  const js = loadOptional(
+    require,
+    '@noble/ciphers/chacha.js',
+    ['xchacha20poly1305'],
+    (loaded: { xchacha20poly1305: XChaCha20Poly1305 }) => jsXChaCha(loaded.xchacha20poly1305),
+  )
   return { sodium, node, js }
 }
 
