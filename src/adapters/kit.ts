@@ -49,7 +49,7 @@
 
 export type { RequestTransport } from '../core/cookie.ts'
 export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
-export type { AttachedRequest } from '../core/request.ts'
+export type { AttachedRequest, CommitWatcher } from '../core/request.ts'
 export type { SessionState } from '../core/session.ts'
 export type { LoadedSession, SessionStorage, WriteOutcome } from '../core/storage.ts'
 export { type AttachOptions, aliasRequest, attachRequest, isAttached } from './kit/attach.ts'

@@ -12,12 +12,16 @@ import type { RequestState } from './request.ts'
 import type { SessionState } from './session.ts'
 import type { WriteOutcome } from './storage.ts'
 
-/** The plan's input for a request whose session was loaded into `state`, at time `now`. */
+/**
+ * The plan's input for a request whose session was loaded into `state`, at time `now`. `quiet`: no
+ * touch or renewal (they wait for the next request).
+ */
 export function planInput(
   options: ResolvedOptions,
   rs: RequestState,
   state: SessionState,
   now: number = state.now(),
+  quiet = false,
 ): PlanInput {
   const storage = options.storage.kind
   const loaded = rs.loaded
@@ -35,8 +39,9 @@ export function planInput(
     changed: state.changed,
     cookieChanged: changes !== null && (changes.maxAge || changes.persistent),
     persistent: state.isPersistent(state),
-    touchDue: live && !rs.replacedByNew && state.touchDue(state, now),
+    touchDue: !quiet && live && !rs.replacedByNew && state.touchDue(state, now),
     renewalDue:
+      !quiet &&
       renewal !== null &&
       storage === 'server' &&
       rs.loadedAs === 'live' &&
@@ -123,15 +128,22 @@ async function run(
 
 /**
  * Commits a loaded request: plans, runs the store steps, and returns the Set-Cookie headers —
- * directly when the plan has no store work, as a promise otherwise.
+ * directly when the plan has no store work, as a promise otherwise. `quiet`: the adapter holds only
+ * what a commit that writes nothing needs (`AttachedRequest.watchCommit`), so no touch or renewal
+ * is planned, and a write is an internal error.
  */
 export function commitState(
   options: ResolvedOptions,
   rs: RequestState,
   state: SessionState,
+  quiet = false,
 ): string[] | Promise<string[]> {
   const now = options.clock()
-  const plan = planCommit(planInput(options, rs, state, now))
+  const plan = planCommit(planInput(options, rs, state, now, quiet))
+  if (quiet && (plan.steps.length > 0 || plan.cookie !== 'keep')) {
+    // Every cause of a write tells the watcher first (request.ts, session.ts): unreachable.
+    throw new Error(`sessionware: a watched commit planned a write (${plan.steps.join(', ')})`)
+  }
   if (plan.steps.length === 0) return cookies(options, rs, state, plan, 'ok', now)
   if (options.clientInfo && plan.steps.some(writesRecord)) {
     // Recorded only along with a write the plan makes anyway: never a write of its own.

@@ -10,10 +10,11 @@ import {
   SessionNotAttachedError,
   SessionStoreError,
 } from '../errors.ts'
-import { commitState } from './commit.ts'
+import { commitState, planInput } from './commit.ts'
 import { type RequestTransport, readCookie } from './cookie.ts'
 import { ADDRESS, USER_AGENT } from './fields.ts'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.ts'
+import { planCommit } from './plan.ts'
 import {
   type AttachedRequest,
   attachState,
@@ -243,7 +244,22 @@ class Manager implements StateOwner, StateSource {
     }
     if (state.committed) return []
     state.committed = true
-    return commitState(this.options, rs, state)
+    // A watched commit stays synchronous: it starts no store work the clock alone made due.
+    const quiet = rs.watcher !== null
+    rs.watcher = null
+    state.watcher = null
+    return commitState(this.options, rs, state, quiet)
+  }
+
+  watch(rs: RequestState): boolean {
+    const state = rs.state
+    if (state === undefined || rs.loading > 0) return true
+    if (state.committed) return false
+    const plan = planCommit(planInput(this.options, rs, state))
+    // A write, a cookie to send, or a store step: the commit may wait or fail.
+    if (plan.steps.length > 0 || plan.cookie !== 'keep') return true
+    state.watcher = rs
+    return false
   }
 
   attach(

@@ -44,6 +44,25 @@ export interface AttachedRequest {
    * becomes read-only. Call it instead of `commit()`.
    */
   discard(): void
+  /**
+   * Asks to be told when `commit()` may stop answering synchronously with no cookie, for an
+   * adapter that holds less of the response while it does (see `holdNodeResponse`). Returns
+   * `false` when it already may (nothing is registered: be ready for a promise or an error).
+   * Otherwise returns `true`, and `watcher.mayWait()` is called once, synchronously, before
+   * `commit()` can write, wait or throw: when a load has to wait for the store, `newSession` is
+   * called, the session is written to, or the loaded session has a write due (a stale record, a
+   * touch, an id renewal, a rotated cookie, an invalid cookie to clear). While the watcher waits,
+   * `commit()` returns no cookie, synchronously: a touch or a renewal that falls due between the
+   * load and the commit is left to the next request. Call it at most once, before the request asks
+   * for its session (from `onActivate`).
+   */
+  watchCommit(watcher: CommitWatcher): boolean
+}
+
+/** Told by {@link AttachedRequest.watchCommit} when a request's commit may have to wait. */
+export interface CommitWatcher {
+  /** The commit may return a promise from now on. Called at most once. */
+  mayWait(): void
 }
 
 /** What a request's state needs from its manager. */
@@ -51,6 +70,12 @@ export interface StateOwner {
   load(state: RequestState): Promise<AnySession>
   fresh(state: RequestState): Promise<AnySession>
   commit(state: RequestState): string[] | Promise<string[]>
+  /**
+   * Whether the commit of a request that started its load may have to wait (for that load, or for
+   * store work now due); when not, and writes could make it wait, points the state's watcher at
+   * `state`.
+   */
+  watch(state: RequestState): boolean
 }
 
 /**
@@ -90,7 +115,7 @@ export function findState(request: object, owner?: StateOwner): RequestState | u
 }
 
 /** One request's session state, for one manager. */
-export class RequestState implements AttachedRequest {
+export class RequestState implements AttachedRequest, CommitWatcher {
   readonly owner: StateOwner
   readonly request: object
   readonly header: string | null | undefined
@@ -113,6 +138,8 @@ export class RequestState implements AttachedRequest {
   discarded = false
   /** Loads (getSession, newSession) still running. */
   loading = 0
+  /** Waits to hear when the commit may stop being synchronous (`watchCommit`). */
+  watcher: CommitWatcher | null = null
 
   constructor(
     owner: StateOwner,
@@ -137,6 +164,7 @@ export class RequestState implements AttachedRequest {
     if (this.promise === undefined) {
       this.#activate()
       this.promise = this.owner.load(this)
+      if (this.watcher !== null && this.owner.watch(this)) this.mayWait()
     }
     return this.promise
   }
@@ -144,6 +172,7 @@ export class RequestState implements AttachedRequest {
   /** A fresh session replacing whatever the request had. */
   fresh(): Promise<AnySession> {
     this.#activate()
+    this.mayWait()
     const promise = this.owner.fresh(this)
     this.promise = promise
     return promise
@@ -167,6 +196,21 @@ export class RequestState implements AttachedRequest {
   discard(): void {
     this.discarded = true
     this.readOnly()
+  }
+
+  watchCommit(watcher: CommitWatcher): boolean {
+    if (this.promise !== undefined && this.owner.watch(this)) return false
+    this.watcher = watcher
+    return true
+  }
+
+  /** Tells the watcher, once, that the commit may have to wait from now on. */
+  mayWait(): void {
+    const watcher = this.watcher
+    if (watcher === null) return
+    this.watcher = null
+    if (this.state !== undefined) this.state.watcher = null
+    watcher.mayWait()
   }
 
   /** Runs the adapter's activation callback, once, before the first load. */

@@ -14,6 +14,7 @@ import {
 import { KEY_ORDER } from '../lib/python-json.ts'
 import { type Changes, noChanges } from './changes.ts'
 import type { ClientInfo } from './client.ts'
+import type { CommitWatcher } from './request.ts'
 import type { SessionData } from './types.ts'
 
 export type { Changes } from './changes.ts'
@@ -83,6 +84,8 @@ export interface SessionState {
   storedClient: ClientInfo | undefined
   /** The client to write with the record: set by the commit when `clientInfo` is on. */
   client: ClientInfo | undefined
+  /** Told at the first write that the commit may have to wait for the store; then cleared. */
+  watcher: CommitWatcher | null
   /**
    * Epoch ms at which the session expires, from the manager's timeouts; counted from
    * `lastActiveAt` when given (the time a commit records), else from the state's own.
@@ -388,6 +391,7 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   invalidate(): void {
     if (this.#s.replaced) throw new SessionReplacedError()
     if (this.#s.committed) throw lockedError(this.#s)
+    this.#s.watcher?.mayWait()
     this.#s.invalidated = true
     this.#s.data = bag()
     this.#s.flashIn = NO_FLASH
@@ -407,9 +411,11 @@ export class Session<Data extends SessionData = SessionData, Flash extends Sessi
   }
 
   #writable(): void {
-    if (this.#s.replaced) throw new SessionReplacedError()
-    if (this.#s.invalidated) throw new SessionInvalidatedError()
-    if (this.#s.committed) throw lockedError(this.#s)
+    const s = this.#s
+    if (s.replaced) throw new SessionReplacedError()
+    if (s.invalidated) throw new SessionInvalidatedError()
+    if (s.committed) throw lockedError(s)
+    s.watcher?.mayWait()
   }
 
   #changes(): Changes {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ClientInfo } from './client.ts'
+import type { CommitWatcher } from './request.ts'
 import { type Bag, bag, type Changes, NO_FLASH, type SessionState } from './session.ts'
 import type { LoadedSession } from './storage.ts'
 
@@ -44,6 +45,7 @@ export class RequestSessionState implements SessionState {
   replaced = false
   storedClient: ClientInfo | undefined
   client: ClientInfo | undefined = undefined
+  watcher: CommitWatcher | null = null
   readonly deadline: SessionState['deadline']
   readonly touchDue: SessionState['touchDue']
   readonly isPersistent: SessionState['isPersistent']
