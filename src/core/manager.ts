@@ -182,6 +182,7 @@ class Manager implements StateOwner, StateSource {
     const state = this.state(rs.loaded, now)
     rs.state = state
     if (rs.locked !== false) state.committed = rs.locked
+    if (rs.watcher !== null && this.watch(rs)) rs.mayWait()
     return new Session(state)
   }
 
@@ -236,6 +237,13 @@ class Manager implements StateOwner, StateSource {
   commit(rs: RequestState): string[] | Promise<string[]> {
     const state = rs.state
     if (state === undefined || rs.loading > 0) {
+      if (rs.watcher !== null) {
+        // A watched response does not wait for the first load (`newSession` ends the watch): that
+        // session loads read-only, and what it has due waits for the next request.
+        rs.watcher = null
+        rs.readOnly()
+        return []
+      }
       // Still loading: wait. A failed load was the application's error already; nothing to save.
       return (rs.promise as Promise<unknown>).then(
         () => this.commit(rs),

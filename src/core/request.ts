@@ -49,12 +49,14 @@ export interface AttachedRequest {
    * adapter that holds less of the response while it does (see `holdNodeResponse`). Returns
    * `false` when it already may (nothing is registered: be ready for a promise or an error).
    * Otherwise returns `true`, and `watcher.mayWait()` is called once, synchronously, before
-   * `commit()` can write, wait or throw: when a load has to wait for the store, `newSession` is
-   * called, the session is written to, or the loaded session has a write due (a stale record, a
-   * touch, an id renewal, a rotated cookie, an invalid cookie to clear). While the watcher waits,
-   * `commit()` returns no cookie, synchronously: a touch or a renewal that falls due between the
-   * load and the commit is left to the next request. Call it at most once, before the request asks
-   * for its session (from `onActivate`).
+   * `commit()` can write, wait or throw: when `newSession` is called, the session is written to,
+   * or the loaded session has a write due (a stale record, a touch, an id renewal, a rotated
+   * cookie, an invalid cookie to clear). While the watcher waits, `commit()` returns no cookie,
+   * synchronously: a touch or a renewal that falls due between the load and the commit is left to
+   * the next request, and a response that starts while the load still waits for the store goes out
+   * without waiting (that session is then read-only, and what its load found due is left to the
+   * next request). Call it at most once, before the request asks for its session (from
+   * `onActivate`).
    */
   watchCommit(watcher: CommitWatcher): boolean
 }
@@ -164,7 +166,6 @@ export class RequestState implements AttachedRequest, CommitWatcher {
     if (this.promise === undefined) {
       this.#activate()
       this.promise = this.owner.load(this)
-      if (this.watcher !== null && this.owner.watch(this)) this.mayWait()
     }
     return this.promise
   }
