@@ -11,12 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SessionManager } from '../core/manager.ts'
-import { getSession, newSession } from '../core/request.ts'
+import { findState, getSession, newSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
 import { type AutoloadPattern, autoloadMatcher } from './express/autoload.ts'
-import { attachRequest } from './kit/attach.ts'
-import { holdNodeResponse } from './kit/node-response.ts'
+import { attachedRequests, attachRequest } from './kit/attach.ts'
+import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
 import { nodeTransport } from './kit/transport.ts'
 
 export type { AutoloadPattern } from './express/autoload.ts'
@@ -78,29 +78,74 @@ export interface ExpressSessionOptions {
   autoload?: boolean | AutoloadPattern | readonly AutoloadPattern[]
 }
 
-/** What the adapter keeps on a request. */
+/** What the adapter reads and writes on a request. */
 interface SessionRequest extends IncomingMessage {
   session?: unknown
   getSession?: typeof getSessionMethod
   newSession?: typeof newSessionMethod
   /** Express's router sets it: where an error goes from here. */
   next?: NextFunction
-  [FAIL]?: (error: unknown, next: NextFunction) => void
 }
 
-const FAIL: unique symbol = Symbol('sessionware.express.fail')
-
-async function getSessionMethod(this: SessionRequest): Promise<Session<SessionData, SessionData>> {
-  const session = await getSession<SessionData, SessionData>(this)
-  this.session = session
-  return session
+function getSessionMethod(this: SessionRequest): Promise<Session<SessionData, SessionData>> {
+  return getSession<SessionData, SessionData>(this)
 }
 
-async function newSessionMethod(this: SessionRequest): Promise<Session<SessionData, SessionData>> {
-  const session = await newSession<SessionData, SessionData>(this)
-  this.session = session
-  return session
+function newSessionMethod(this: SessionRequest): Promise<Session<SessionData, SessionData>> {
+  return newSession<SessionData, SessionData>(this)
 }
+
+/**
+ * `getSession`, `newSession` and `req.session` (the loaded session; assigning it keeps the value
+ * on that request), for a request prototype or a request itself.
+ */
+const ACCESSORS: PropertyDescriptorMap = {
+  getSession: { value: getSessionMethod, configurable: true, writable: true },
+  newSession: { value: newSessionMethod, configurable: true, writable: true },
+  session: {
+    configurable: true,
+    get(this: object) {
+      return findState(this)?.current
+    },
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'session', {
+        value,
+        configurable: true,
+        enumerable: true,
+        writable: true,
+      })
+    },
+  },
+}
+
+/** Marks a prototype that has the {@link ACCESSORS}. */
+const ACCESSORS_ON: unique symbol = Symbol.for('sessionware.express.accessors')
+
+/**
+ * Gives `req` the accessors: through its prototype when that is a top-level Express app's
+ * `app.request` (Express's place for request methods: every own property added to an Express
+ * request costs time, measured), else on the request itself (a sub-app, whose prototype the
+ * request leaves again on its way out, or plain node:http).
+ */
+function giveAccessors(req: SessionRequest): void {
+  const proto = Object.getPrototypeOf(req) as Record<PropertyKey, unknown>
+  if (proto[ACCESSORS_ON] === true) return
+  // An Express app is a function; a mounted one has a `parent`.
+  const app = Object.hasOwn(proto, 'app') ? (proto.app as { parent?: unknown }) : null
+  if (typeof app === 'function' && app.parent === undefined) {
+    Object.defineProperties(proto, ACCESSORS)
+    Object.defineProperty(proto, ACCESSORS_ON, { value: true })
+  } else Object.defineProperties(req, ACCESSORS)
+}
+
+/** The hold of one request's response, and where its handler's error goes. */
+class ExpressHold {
+  hold: NodeResponseHold | undefined = undefined
+  forward: NextFunction | undefined = undefined
+}
+
+/** An error handler that keeps the error to itself (a second manager's hold). */
+const KEEP: NextFunction = () => {}
 
 /** Loads the session into `req.session`, then continues; a load error goes to `next`. */
 function load(req: SessionRequest, next: NextFunction): void {
@@ -139,19 +184,15 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       cookieHeader: req.headers.cookie,
       transport: () => nodeTransport(req),
       // Only a request that asks for its session has its response held.
-      onActivate: (attached) => {
-        let forward: NextFunction | undefined
-        const hold = holdNodeResponse(req, res, attached, (error) => {
-          ;(forward ?? req.next ?? next)(error)
+      onActivate: (active) => {
+        const state = new ExpressHold()
+        state.hold = holdNodeResponse(req, res, active, (error) => {
+          ;(state.forward ?? req.next ?? next)(error)
         })
-        req[FAIL] = (error, to) => {
-          forward = to
-          hold.fail(error)
-        }
+        active.adapterState = state
       },
     })
-    req.getSession = getSessionMethod
-    req.newSession = newSessionMethod
+    giveAccessors(req)
     if (autoload?.(req)) load(req, next)
     else next()
   }
@@ -176,9 +217,22 @@ export function autoloadSession(): ExpressMiddleware {
  * committed goes on once the commit has finished (the headers are then on their way).
  */
 export function discardOnError(): ExpressErrorMiddleware {
-  return (error, req: SessionRequest, _res, next) => {
-    const fail = req[FAIL]
-    if (fail === undefined) next(error)
-    else fail(error, next)
+  return (error, req, _res, next) => {
+    let first: ExpressHold | undefined
+    for (const attached of attachedRequests(req)) {
+      const state = attached.adapterState
+      if (!(state instanceof ExpressHold) || state.hold === undefined) continue
+      if (first === undefined) first = state
+      else {
+        // Every other manager discards first, so that the answer commits none of them.
+        state.forward = KEEP
+        state.hold.fail(error)
+      }
+    }
+    if (first === undefined) next(error)
+    else {
+      first.forward = next
+      first.hold?.fail(error)
+    }
   }
 }

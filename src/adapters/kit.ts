@@ -52,7 +52,13 @@ export type { ResolvedCookieOptions, ResolvedOptions } from '../core/options.ts'
 export type { AttachedRequest, CommitWatcher } from '../core/request.ts'
 export type { SessionState } from '../core/session.ts'
 export type { LoadedSession, SessionStorage, WriteOutcome } from '../core/storage.ts'
-export { type AttachOptions, aliasRequest, attachRequest, isAttached } from './kit/attach.ts'
+export {
+  type AttachOptions,
+  aliasRequest,
+  attachedRequests,
+  attachRequest,
+  isAttached,
+} from './kit/attach.ts'
 export { withSessionCookies } from './kit/fetch-response.ts'
 export {
   holdNodeResponse,

@@ -183,7 +183,9 @@ class Manager implements StateOwner, StateSource {
     rs.state = state
     if (rs.locked !== false) state.committed = rs.locked
     if (rs.watcher !== null && this.watch(rs)) rs.mayWait()
-    return new Session(state)
+    const session = new Session(state)
+    rs.current = session
+    return session
   }
 
   /**
@@ -228,7 +230,9 @@ class Manager implements StateOwner, StateSource {
       rs.replacedByNew = true
       rs.state = this.state(null, this.options.clock())
       if (rs.locked !== false) rs.state.committed = rs.locked
-      return new Session(rs.state)
+      const session = new Session(rs.state)
+      rs.current = session
+      return session
     } finally {
       rs.loading--
     }

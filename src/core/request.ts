@@ -59,6 +59,18 @@ export interface AttachedRequest {
    * `onActivate`).
    */
   watchCommit(watcher: CommitWatcher): boolean
+  /**
+   * The session the request's last `getSession` or `newSession` opened, once it has loaded;
+   * `undefined` before (for a synchronous accessor such as Express's `req.session`).
+   */
+  readonly current: Session<SessionData, SessionData> | undefined
+  /**
+   * Free for the adapter: one value it wants to find again from the request with
+   * `attachedRequests` (the Express adapter keeps its response hold here). Not read by the core.
+   *
+   * @default undefined
+   */
+  adapterState: unknown
 }
 
 /** Told by {@link AttachedRequest.watchCommit} when a request's commit may have to wait. */
@@ -108,6 +120,13 @@ export function aliasState(alias: object, request: object): void {
   ;(alias as Attached)[STATE] = state
 }
 
+/** Every state attached to a request, the innermost first. */
+export function allStates(request: object): RequestState[] {
+  const states: RequestState[] = []
+  for (let rs = (request as Attached)[STATE]; rs !== undefined; rs = rs.next) states.push(rs)
+  return states
+}
+
 /** The state a manager (or, without one, the innermost manager) attached to a request. */
 export function findState(request: object, owner?: StateOwner): RequestState | undefined {
   for (let rs = (request as Attached)[STATE]; rs !== undefined; rs = rs.next) {
@@ -142,6 +161,8 @@ export class RequestState implements AttachedRequest, CommitWatcher {
   loading = 0
   /** Waits to hear when the commit may stop being synchronous (`watchCommit`). */
   watcher: CommitWatcher | null = null
+  current: AnySession | undefined = undefined
+  adapterState: unknown = undefined
 
   constructor(
     owner: StateOwner,

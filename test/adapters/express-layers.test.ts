@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import { createServer, IncomingMessage } from 'node:http'
 import { describe, it } from 'node:test'
-import { sessionMiddleware } from '../../src/adapters/express.ts'
+import type { ErrorRequestHandler } from 'express'
+import { discardOnError, sessionMiddleware } from '../../src/adapters/express.ts'
 import { createPlainCodec } from '../../src/codecs/plain.ts'
 import {
   createCookieStorage,
@@ -100,6 +101,87 @@ for (const version of EXPRESS_VERSIONS) {
       assert.deepEqual(json(await client.get('/both')), { a: 2, b: 20, innermost: true })
       assert.ok(client.cookie('outer'))
       assert.ok(client.cookie('inner'))
+    })
+
+    it('two managers and a failing route: neither saves, the error middleware answers once', async (t) => {
+      const store = createMemoryStore()
+      const outer = cookieSessions('outer')
+      const inner = createSessions<{ n: number }>({
+        storage: createServerStorage({ store }),
+        cookie: { name: 'inner', secure: false },
+      })
+      const app = version.create()
+      app.use(sessionMiddleware(outer))
+      app.use(sessionMiddleware(inner))
+      let errors = 0
+      app.get(
+        '/fail',
+        asyncHandler(version, async (req) => {
+          ;(await outer.getSession(req)).set('n', 1)
+          ;(await inner.getSession(req)).set('n', 1)
+          throw new Error('route failed')
+        }),
+      )
+      app.use(discardOnError())
+      app.use(((error, _req, res, _next) => {
+        errors++
+        res.status(500).json({ error: (error as Error).message })
+      }) as ErrorRequestHandler)
+      const answer = await new Client(await serveExpress(t, app)).get('/fail')
+      assert.equal(answer.status, 500)
+      assert.deepEqual(json(answer), { error: 'route failed' })
+      assert.equal(errors, 1)
+      assert.equal(answer.setCookies.length, 0, 'no cookie from either manager')
+      assert.equal(store.size, 0, 'nothing stored')
+    })
+
+    it('req.session is the session getSession(req) loaded, in the app and its sub-apps', async (t) => {
+      const sessions = cookieSessions('session')
+      const app = version.create()
+      const sub = version.create()
+      app.use(sessionMiddleware(sessions))
+      const route = asyncHandler(version, async (req, res) => {
+        const before = req.session
+        const session = await getSession(req)
+        res.json({
+          before: before ?? null,
+          same: (req.session as unknown) === session,
+          // On the app's request prototype: an own property costs every Express request time.
+          own: ['getSession', 'newSession', 'session'].filter((key) => Object.hasOwn(req, key)),
+        })
+      })
+      app.get('/here', route)
+      sub.get('/there', route)
+      app.use('/sub', sub)
+      const client = new Client(await serveExpress(t, app))
+      const expected = { before: null, same: true, own: [] }
+      assert.deepEqual(json(await client.get('/here')), expected)
+      assert.deepEqual(json(await client.get('/sub/there')), expected)
+    })
+
+    it('mounted in a sub-app only: the routes after the sub-app keep req.getSession', async (t) => {
+      const sessions = cookieSessions('session')
+      const app = version.create()
+      const sub = version.create()
+      sub.use(sessionMiddleware(sessions))
+      sub.get('/in', (_req, _res, next) => next()) // leaves the sub-app again
+      app.use('/sub', sub)
+      app.get(
+        '/sub/in',
+        asyncHandler(version, async (req, res) => {
+          const session = await req.getSession<{ n: number }>()
+          session.set('n', (session.get('n') ?? 0) + 1)
+          res.json({ n: session.get('n'), same: (req.session as unknown) === session })
+        }),
+      )
+      const other = version.create()
+      other.get('/', (req, res) => res.json({ getSession: typeof req.getSession }))
+      const client = new Client(await serveExpress(t, app))
+      assert.deepEqual(json(await client.get('/sub/in')), { n: 1, same: true })
+      assert.deepEqual(json(await client.get('/sub/in')), { n: 2, same: true })
+      // Another app of the same process, without the middleware, gets nothing.
+      const bare = new Client(await serveExpress(t, other))
+      assert.deepEqual(json(await bare.get('/')), { getSession: 'undefined' })
     })
   })
 }

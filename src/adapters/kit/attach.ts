@@ -6,7 +6,7 @@
  */
 import type { RequestTransport } from '../../core/cookie.ts'
 import type { SessionManager } from '../../core/manager.ts'
-import { type AttachedRequest, aliasState, findState } from '../../core/request.ts'
+import { type AttachedRequest, aliasState, allStates, findState } from '../../core/request.ts'
 import type { SessionData } from '../../core/types.ts'
 
 /** Options of {@link attachRequest}. */
@@ -56,4 +56,12 @@ export function aliasRequest(alias: object, request: object): void {
 /** True when `request` (or an alias of it) was attached, to any session manager. */
 export function isAttached(request: object): boolean {
   return findState(request) !== undefined
+}
+
+/**
+ * The handles of every session manager attached to `request` (or an alias of it), the innermost
+ * first: for an adapter that finds its own again through {@link AttachedRequest.adapterState}.
+ */
+export function attachedRequests(request: object): AttachedRequest[] {
+  return allStates(request)
 }
