@@ -131,8 +131,8 @@ function giveAccessors(req: SessionRequest): void {
   const proto = Object.getPrototypeOf(req) as Record<PropertyKey, unknown>
   if (proto[ACCESSORS_ON] === true) return
   // An Express app is a function; a mounted one has a `parent`.
-  const app = Object.hasOwn(proto, 'app') ? (proto.app as { parent?: unknown }) : null
-  if (typeof app === 'function' && app.parent === undefined) {
+  const app: unknown = Object.hasOwn(proto, 'app') ? proto.app : null
+  if (typeof app === 'function' && (app as { parent?: unknown }).parent === undefined) {
     Object.defineProperties(proto, ACCESSORS)
     Object.defineProperty(proto, ACCESSORS_ON, { value: true })
   } else Object.defineProperties(req, ACCESSORS)
