@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { hasEscapedKey, readJson } from '../lib/json-reader.ts'
 import type { Serializer } from './types.ts'
 
 function dropProtoKeys(key: string, value: unknown): unknown {
@@ -19,18 +20,21 @@ function dropProtoKeys(key: string, value: unknown): unknown {
  * that deep-merges decoded data into other objects should still descend only into own properties,
  * as with any JSON input.
  *
- * Cost: a scan of the text for `__proto__` and for `\u`; only text that contains either is parsed
- * with a reviver (several times slower), every other text with plain `JSON.parse`.
+ * Text with an escape in an object key (`"caf\u00e9"`, `"say \"hi\""`) is read by sessionware's
+ * own reader: V8's `JSON.parse` may give such a key as a different key seen before
+ * (nodejs/node#63785, on Node 24 and Deno).
+ *
+ * Cost: a scan of the text for `__proto__` and for a backslash; text with `__proto__` is parsed
+ * with a reviver and text with an escaped key by the reader (both several times slower), every
+ * other text with plain `JSON.parse`.
  */
 export const jsonSerializer: Serializer = Object.freeze({
   stringify(value: unknown): string {
     return JSON.stringify(value)
   },
   parse(text: string): unknown {
-    // Letters and underscores can be escaped only as \uXXXX, so text without "\u" spells the key
-    // plainly if it holds it at all.
-    return text.includes('__proto__') || text.includes('\\u')
-      ? JSON.parse(text, dropProtoKeys)
-      : JSON.parse(text)
+    // A `__proto__` key spelt with escapes is an escaped key: the reader drops it too.
+    if (hasEscapedKey(text)) return readJson(text)
+    return text.includes('__proto__') ? JSON.parse(text, dropProtoKeys) : JSON.parse(text)
   },
 })

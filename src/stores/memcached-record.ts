@@ -9,6 +9,7 @@
 
 import { applyPatch } from '../core/fields.ts'
 import type { SessionPatch, SessionRecord } from '../core/types.ts'
+import { parseJson } from '../lib/json-reader.ts'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -32,8 +33,11 @@ export function encode(record: SessionRecord, version: number): string {
 export function decode(value: unknown, id: string, key: string): SessionRecord {
   let parsed: unknown = value
   try {
-    if (typeof value === 'string') parsed = JSON.parse(value)
-    else if (value instanceof Uint8Array) parsed = JSON.parse(new TextDecoder().decode(value))
+    // Not JSON.parse alone: V8's can misread escaped keys (see json-reader.ts).
+    if (typeof value === 'string') parsed = parseJson(value)
+    else if (value instanceof Uint8Array) {
+      parsed = parseJson(new TextDecoder().decode(value))
+    }
   } catch (error) {
     throw new Error(`memcached store: the value under ${key} is not JSON`, { cause: error })
   }
@@ -56,7 +60,7 @@ export function decode(value: unknown, id: string, key: string): SessionRecord {
   ) {
     throw new Error(`memcached store: the value under ${key} is not a session record`)
   }
-  // JSON.parse defines every name as an own property (`__proto__` included): `fields` is safe.
+  // The parse defines every name as an own property (`__proto__` included): `fields` is safe.
   const record: Mutable<SessionRecord> = {
     id,
     fields,

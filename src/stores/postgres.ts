@@ -18,6 +18,7 @@ import type {
   WriteResult,
 } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { parseJson } from '../lib/json-reader.ts'
 import { callbackOption, clockOption, intervalOption, timeoutOption } from '../lib/options.ts'
 import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
 import { withTimeout } from '../lib/timeout.ts'
@@ -111,11 +112,17 @@ export interface PostgresStore extends SessionStore {
 }
 
 const COLUMNS = 'id, fields, version, created_at, last_active_at, expires_at, subject, moved_to'
+/**
+ * {@link COLUMNS} as read: `fields` as text, parsed by the store (V8's `JSON.parse`, which
+ * node-postgres uses for `jsonb`, can misread escaped keys; see json-reader.ts).
+ */
+const SELECTED =
+  'id, fields::text AS fields, version, created_at, last_active_at, expires_at, subject, moved_to'
 
 /** A row as node-postgres returns it: BIGINT arrives as a string by default. */
 interface Row {
   id: string
-  /** node-postgres parses `jsonb`; a client configured not to returns the text. */
+  /** Selected as text (a client that parses it anyway gives the object). */
   fields: Record<string, string> | string
   version: number
   created_at: string | number | bigint
@@ -185,7 +192,7 @@ export function createPostgresStore(
 
   const t = name.qualified
   const sql = {
-    get: `SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $2`,
+    get: `SELECT ${SELECTED} FROM ${t} WHERE id = $1 AND expires_at > $2`,
     // Insert-if-absent, where an expired row counts as absent and is replaced in place.
     create:
       `INSERT INTO ${t} AS s (${COLUMNS}) VALUES ($1, $2::jsonb, 1, $3, $4, $5, $6, $7) ` +
@@ -200,9 +207,9 @@ export function createPostgresStore(
       `WITH updated AS (UPDATE ${t} SET fields = $2::jsonb, version = version + 1, ` +
       'created_at = $3, last_active_at = $4, expires_at = $5, subject = $6, moved_to = $7 ' +
       'WHERE id = $1 AND version = $8 AND expires_at > $9 RETURNING version), ' +
-      `current AS (SELECT ${COLUMNS} FROM ${t} WHERE id = $1 AND expires_at > $9 ` +
+      `current AS (SELECT ${SELECTED} FROM ${t} WHERE id = $1 AND expires_at > $9 ` +
       'AND NOT EXISTS (SELECT 1 FROM updated) FOR SHARE) ' +
-      'SELECT true AS updated, NULL AS id, NULL::jsonb AS fields, version, NULL AS created_at, ' +
+      'SELECT true AS updated, NULL AS id, NULL::text AS fields, version, NULL AS created_at, ' +
       'NULL AS last_active_at, NULL AS expires_at, NULL AS subject, NULL AS moved_to FROM updated ' +
       `UNION ALL SELECT false, ${COLUMNS} FROM current`,
     // The field-level patch: the kept fields (without those starting with the cleared prefix,
@@ -222,7 +229,7 @@ export function createPostgresStore(
     delete: `DELETE FROM ${t} WHERE id = $1`,
     deleteIfSubject: `DELETE FROM ${t} WHERE id = $1 AND subject = $2 AND expires_at > $3`,
     listBySubject:
-      `SELECT ${COLUMNS} FROM ${t} WHERE subject = $1 AND expires_at > $2 ` +
+      `SELECT ${SELECTED} FROM ${t} WHERE subject = $1 AND expires_at > $2 ` +
       'ORDER BY last_active_at DESC, id',
     deleteBySubject: `DELETE FROM ${t} WHERE subject = $1 AND id IS DISTINCT FROM $2::text AND expires_at > $3`,
     prune: `DELETE FROM ${t} WHERE expires_at <= $1`,
@@ -380,7 +387,10 @@ function isEnded(client: PostgresStoreClient): boolean {
 function toRecord(row: Row): SessionRecord {
   const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
     id: row.id,
-    fields: typeof row.fields === 'string' ? JSON.parse(row.fields) : row.fields,
+    fields: (typeof row.fields === 'string' ? parseJson(row.fields) : row.fields) as Record<
+      string,
+      string
+    >,
     version: Number(row.version),
     createdAt: Number(row.created_at),
     lastActiveAt: Number(row.last_active_at),

@@ -18,6 +18,7 @@ import type {
   WriteResult,
 } from '../core/types.ts'
 import { SessionConfigError } from '../errors.ts'
+import { parseJson } from '../lib/json-reader.ts'
 import { callbackOption, clockOption, intervalOption } from '../lib/options.ts'
 import { pruneWarning, startPruneTimer } from '../lib/prune.ts'
 
@@ -377,7 +378,7 @@ function isDatabase(value: unknown): value is Database.Database {
 function toRecord(row: Row): SessionRecord {
   const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
     id: row.id,
-    fields: JSON.parse(row.fields) as Record<string, string>,
+    fields: parseJson(row.fields) as Record<string, string>,
     version: row.version,
     createdAt: row.created_at,
     lastActiveAt: row.last_active_at,
