@@ -69,7 +69,7 @@ describe('escaped object keys', () => {
           })
           const value = parse(`{${escaped.join(',')}}`) as Record<string, number>
           assert.deepEqual(Object.keys(value), keys)
-          keys.forEach((k, i) => assert.equal(value[k], i))
+          for (const [i, k] of keys.entries()) assert.equal(value[k], i)
         }),
         { numRuns: 500, interruptAfterTimeLimit: 10_000 },
       )

@@ -310,26 +310,27 @@ function recordScenarios(scenario: Scenario): void {
     assert.equal(stored?.subject, created.subject)
   })
 
-  scenario('reads escaped field names exactly after records with look-alike names', async ({
-    store,
-  }) => {
-    // V8's JSON.parse (Node 24, Deno) can give `d:x"` as `d:x\` once it has seen the latter.
-    const pairs = [
-      ['d:x\\', 'd:x"'],
-      ['d:caf\\', 'd:café'],
-      ['d:\\', 'd:\n'],
-    ] as const
-    for (const [earlier, later] of pairs) {
-      const first = newRecord({ fields: { 'd:a': '1', [earlier]: '1' } })
-      const second = newRecord({ fields: { 'd:a': '1', [later]: '2' } })
-      await mustCreate(store, first)
-      await mustCreate(store, second)
-      // Sorted: a store may keep fields in its own order (PostgreSQL's jsonb does).
-      const names = async (id: string) => Object.keys((await store.get(id))?.fields ?? {}).sort()
-      assert.deepEqual(await names(first.id), ['d:a', earlier].sort())
-      assert.deepEqual(await names(second.id), ['d:a', later].sort())
-    }
-  })
+  scenario(
+    'reads escaped field names exactly after records with look-alike names',
+    async ({ store }) => {
+      // V8's JSON.parse (Node 24, Deno) can give `d:x"` as `d:x\` once it has seen the latter.
+      const pairs = [
+        ['d:x\\', 'd:x"'],
+        ['d:caf\\', 'd:café'],
+        ['d:\\', 'd:\n'],
+      ] as const
+      for (const [earlier, later] of pairs) {
+        const first = newRecord({ fields: { 'd:a': '1', [earlier]: '1' } })
+        const second = newRecord({ fields: { 'd:a': '1', [later]: '2' } })
+        await mustCreate(store, first)
+        await mustCreate(store, second)
+        // Sorted: a store may keep fields in its own order (PostgreSQL's jsonb does).
+        const names = async (id: string) => Object.keys((await store.get(id))?.fields ?? {}).sort()
+        assert.deepEqual(await names(first.id), ['d:a', earlier].sort())
+        assert.deepEqual(await names(second.id), ['d:a', later].sort())
+      }
+    },
+  )
 
   scenario('prunes expired records and keeps live ones', async ({ store }, t) => {
     if (!store.prune) return t.skip('store has no prune()')
