@@ -7,7 +7,8 @@
  * take a few milliseconds, over real HTTP.
  */
 import assert from 'node:assert/strict'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { describe, it, type TestContext } from 'node:test'
 import fc from 'fast-check'
@@ -233,6 +234,47 @@ describe('the lighter hold of node:http responses', () => {
     await late
     store.delays.delete('get')
     assert.deepEqual(json(await client.get('/read')), { user: 'ada' })
+  })
+
+  it('hooks writeHead alone while the session is only read, all four once it is written', async (t) => {
+    const fixture = createFixture('cookie', { cookie: { secure: false } })
+    const hooked = (res: ServerResponse) =>
+      ['writeHead', 'write', 'end', 'flushHeaders'].filter((name) => Object.hasOwn(res, name))
+    const base = await serve(
+      t,
+      withSessions(fixture.sessions, async (req, res) => {
+        const session = await fixture.sessions.getSession(req)
+        const read = hooked(res)
+        if (req.url === '/write') session.set('n', 1)
+        res.end(JSON.stringify({ read, after: hooked(res) }))
+      }) as never,
+    )
+    const client = new Client(base)
+    const all = ['writeHead', 'write', 'end', 'flushHeaders']
+    assert.deepEqual(json(await client.get('/')), { read: ['writeHead'], after: ['writeHead'] })
+    assert.deepEqual(json(await client.get('/write')), { read: ['writeHead'], after: all })
+  })
+
+  it('a response class with its own _implicitHeader gets all four hooks from the start', async (t) => {
+    const fixture = createFixture('cookie', { cookie: { secure: false } })
+    class Response extends ServerResponse {
+      _implicitHeader(): void {
+        this.writeHead(this.statusCode)
+      }
+    }
+    const server = createServer(
+      { ServerResponse: Response as typeof ServerResponse },
+      withSessions(fixture.sessions, async (req, res) => {
+        await fixture.sessions.getSession(req)
+        res.end(JSON.stringify({ write: Object.hasOwn(res, 'write') }))
+      }) as never,
+    )
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as AddressInfo
+    const answer = await new Client(`http://127.0.0.1:${port}`).get('/')
+    assert.deepEqual(json(answer), { write: true })
+    assert.equal(answer.headers.vary, 'Cookie')
   })
 
   it('leaves a touch that falls due after the load to the next request', async (t) => {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AttachedRequest, CommitWatcher } from '../../core/request.ts'
 import { varyOnCookie } from './vary.ts'
 import { takeHeader } from './write-head.ts'
@@ -96,17 +96,37 @@ function addSessionHeaders(
 /** The hooked methods, as own properties of a response. */
 type Hooked = Record<'writeHead' | 'write' | 'end' | 'flushHeaders', Method>
 
+/** Where `process.versions` tells the runtime (Bun and Deno have their own responses). */
+const VERSIONS = (globalThis as { process?: { versions?: Record<string, string | undefined> } })
+  .process?.versions
+const NODE = VERSIONS !== undefined && VERSIONS.bun === undefined && VERSIONS.deno === undefined
+
 /**
- * node's own `_implicitHeader`: `write`, `end` and `flushHeaders` send the headers through
- * `this.writeHead` (node 20 to 24). Bun and Deno have their own responses.
+ * node's own `ServerResponse.prototype._implicitHeader`, through which `write`, `end` and
+ * `flushHeaders` send the headers with `this.writeHead` (node 20 to 24); found on the first
+ * response that has it, so that the kit needs no import of node:http.
  */
-const IMPLICIT_HEADER: unknown = (ServerResponse.prototype as unknown as Record<string, unknown>)
-  ._implicitHeader
-const NODE = process.versions.bun === undefined && process.versions.deno === undefined
+let nodeImplicitHeader: unknown
+
+function findImplicitHeader(res: object): unknown {
+  for (
+    let proto = Object.getPrototypeOf(res);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (Object.hasOwn(proto, '_implicitHeader') && proto.constructor?.name === 'ServerResponse') {
+      return proto._implicitHeader
+    }
+  }
+  return undefined
+}
 
 /** Whether every header this response sends goes through its `writeHead` property. */
 function headersPassWriteHead(res: ServerResponse): boolean {
-  return NODE && (res as unknown as Record<string, unknown>)._implicitHeader === IMPLICIT_HEADER
+  if (!NODE) return false
+  nodeImplicitHeader ??= findImplicitHeader(res)
+  const own = (res as unknown as Record<string, unknown>)._implicitHeader
+  return own !== undefined && own === nodeImplicitHeader
 }
 
 /**
