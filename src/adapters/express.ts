@@ -122,17 +122,28 @@ const ACCESSORS: PropertyDescriptorMap = {
 const ACCESSORS_ON: unique symbol = Symbol.for('sessionware.express.accessors')
 
 /**
+ * The prototype of `target` when it is a top-level Express app's `app.request` or `app.response`
+ * (which the request keeps throughout, in its sub-apps too); otherwise undefined.
+ */
+function topLevelPrototype(target: object): Record<PropertyKey, unknown> | undefined {
+  const proto = Object.getPrototypeOf(target) as Record<PropertyKey, unknown>
+  // An Express app is a function; a mounted one has a `parent`.
+  const app: unknown = Object.hasOwn(proto, 'app') ? proto.app : null
+  return typeof app === 'function' && (app as { parent?: unknown }).parent === undefined
+    ? proto
+    : undefined
+}
+
+/**
  * Gives `req` the accessors: through its prototype when that is a top-level Express app's
  * `app.request` (Express's place for request methods: every own property added to an Express
  * request costs time, measured), else on the request itself (a sub-app, whose prototype the
  * request leaves again on its way out, or plain node:http).
  */
 function giveAccessors(req: SessionRequest): void {
-  const proto = Object.getPrototypeOf(req) as Record<PropertyKey, unknown>
-  if (proto[ACCESSORS_ON] === true) return
-  // An Express app is a function; a mounted one has a `parent`.
-  const app: unknown = Object.hasOwn(proto, 'app') ? proto.app : null
-  if (typeof app === 'function' && (app as { parent?: unknown }).parent === undefined) {
+  if ((Object.getPrototypeOf(req) as Record<PropertyKey, unknown>)[ACCESSORS_ON] === true) return
+  const proto = topLevelPrototype(req)
+  if (proto !== undefined) {
     Object.defineProperties(proto, ACCESSORS)
     Object.defineProperty(proto, ACCESSORS_ON, { value: true })
   } else Object.defineProperties(req, ACCESSORS)
@@ -186,9 +197,8 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       // Only a request that asks for its session has its response held.
       onActivate: (active) => {
         const state = new ExpressHold()
-        state.hold = holdNodeResponse(req, res, active, (error) => {
-          ;(state.forward ?? req.next ?? next)(error)
-        })
+        const onError = (error: unknown) => (state.forward ?? req.next ?? next)(error)
+        state.hold = holdNodeResponse(req, res, active, onError, { via: topLevelPrototype(res) })
         active.adapterState = state
       },
     })

@@ -63,6 +63,7 @@ export { withSessionCookies } from './kit/fetch-response.ts'
 export {
   holdNodeResponse,
   type NodeErrorHandler,
+  type NodeHoldOptions,
   type NodeResponseHold,
 } from './kit/node-response.ts'
 export { errorStatus, finishRequest, reportRequestError } from './kit/policy.ts'

@@ -159,6 +159,33 @@ for (const version of EXPRESS_VERSIONS) {
       assert.deepEqual(json(await client.get('/sub/there')), expected)
     })
 
+    it('holds the response through app.response: no own hooks, the commit still awaited', async (t) => {
+      const store = createMemoryStore()
+      const sessions = createSessions<{ n: number }>({
+        storage: createServerStorage({ store }),
+        cookie: { secure: false },
+      })
+      const app = version.create()
+      const sub = version.create()
+      const hooks = ['writeHead', 'write', 'end', 'flushHeaders']
+      const route = asyncHandler(version, async (req, res) => {
+        const session = await req.getSession<{ n: number }>()
+        session.set('n', (session.get('n') ?? 0) + 1)
+        res.json({ n: session.get('n'), own: hooks.filter((name) => Object.hasOwn(res, name)) })
+      })
+      app.use(sessionMiddleware(sessions))
+      app.get('/top', route)
+      sub.use(sessionMiddleware(sessions))
+      sub.get('/in', route)
+      app.use('/sub', sub)
+      const client = new Client(await serveExpress(t, app))
+      assert.deepEqual(json(await client.get('/top')), { n: 1, own: [] })
+      assert.equal(store.size, 1, 'stored before the response')
+      // Mounted in a sub-app, the middleware hooks the response itself: the response leaves the
+      // sub-app's prototype again on its way out.
+      assert.deepEqual(json(await client.get('/sub/in')), { n: 2, own: hooks })
+    })
+
     it('mounted in a sub-app only: the routes after the sub-app keep req.getSession', async (t) => {
       const sessions = cookieSessions('session')
       const app = version.create()

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AttachedRequest, CommitWatcher } from '../../core/request.ts'
+import { HELD, hookPrototype, type Method, type Originals, type Shared } from './shared-hooks.ts'
 import { varyOnCookie } from './vary.ts'
 import { takeHeader } from './write-head.ts'
 
@@ -36,9 +37,7 @@ export interface NodeResponseHold {
   release(): void
 }
 
-type Method = (...args: unknown[]) => unknown
-
-/** The response methods held until the commit, by index. */
+/** The response methods held until the commit, by index (the order of shared-hooks.ts). */
 const WRITE_HEAD = 0
 const WRITE = 1
 const END = 2
@@ -155,11 +154,22 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
   /** Handler errors that arrived while the commit ran. */
   failures: unknown[] | null = null
 
-  constructor(req: Req, res: Res, attached: AttachedRequest, onError: NodeErrorHandler<Req, Res>) {
+  /** `shared`: the methods under hooks on a prototype of `res` (else the hooks are own). */
+  constructor(
+    req: Req,
+    res: Res,
+    attached: AttachedRequest,
+    onError: NodeErrorHandler<Req, Res>,
+    shared: Originals | null,
+  ) {
     this.req = req
     this.res = res
     this.attached = attached
     this.onError = onError
+    if (shared !== null) {
+      ;[this.writeHead, this.write, this.end, this.flushHeaders] = shared
+      return
+    }
     const target = res as unknown as Hooked
     this.writeHead = target.writeHead
     target.writeHead = (...args) => this.hold(WRITE_HEAD, args)
@@ -301,6 +311,20 @@ class Unheld<Req extends IncomingMessage, Res extends ServerResponse> implements
   }
 }
 
+/** Options of {@link holdNodeResponse}. */
+export interface NodeHoldOptions {
+  /**
+   * A prototype of the response that many responses share and keep (a top-level Express app's
+   * `app.response`): the four hooks go on it, once, and the response gets one symbol property
+   * instead of up to four own methods (each own property added to an Express response costs
+   * time, measured). Ignored when it is not a prototype of the response, or when another hold
+   * already uses it on this response (that one then gets own hooks).
+   *
+   * @default none (the hooks are own properties of the response)
+   */
+  readonly via?: object | undefined
+}
+
 /**
  * Holds `writeHead`, `write`, `end` and `flushHeaders` of a node:http response until the session
  * commit (an async store write) has finished, then adds the session's Set-Cookie headers and
@@ -329,12 +353,24 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
   res: Res,
   attached: AttachedRequest,
   onError: NodeErrorHandler<Req, Res>,
+  options: NodeHoldOptions = {},
 ): NodeResponseHold {
   if (res.headersSent) {
     attached.readOnly() // too late for a Set-Cookie: refuse writes, loudly
     return new Unheld(req, res, onError)
   }
-  const hold = new Hold(req, res, attached, onError)
+  const via = options.via as Shared | undefined
+  const held = res as unknown as Shared
+  if (
+    via !== undefined &&
+    held[HELD] === undefined &&
+    Object.prototype.isPrototypeOf.call(via, res)
+  ) {
+    const hold = new Hold(req, res, attached, onError, hookPrototype(via))
+    held[HELD] = hold
+    return hold
+  }
+  const hold = new Hold(req, res, attached, onError, null)
   if (!headersPassWriteHead(res) || !attached.watchCommit(hold)) hold.mayWait()
   return hold
 }
