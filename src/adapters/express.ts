@@ -129,7 +129,10 @@ function topLevelPrototype(target: object): Record<PropertyKey, unknown> | undef
   const proto = Object.getPrototypeOf(target) as Record<PropertyKey, unknown>
   // An Express app is a function; a mounted one has a `parent`.
   const app: unknown = Object.hasOwn(proto, 'app') ? proto.app : null
-  return typeof app === 'function' && (app as { parent?: unknown }).parent === undefined
+  // A frozen or sealed prototype (hardened apps) cannot take them: each request or response does.
+  return typeof app === 'function' &&
+    (app as { parent?: unknown }).parent === undefined &&
+    Object.isExtensible(proto)
     ? proto
     : undefined
 }

@@ -186,6 +186,25 @@ for (const version of EXPRESS_VERSIONS) {
       assert.deepEqual(json(await client.get('/sub/in')), { n: 2, own: hooks })
     })
 
+    it('an app that froze app.request and app.response still gets sessions', async (t) => {
+      const sessions = cookieSessions('session')
+      const app = version.create()
+      Object.freeze(app.request)
+      Object.freeze(app.response)
+      app.use(sessionMiddleware(sessions))
+      app.get(
+        '/visit',
+        asyncHandler(version, async (req, res) => {
+          const session = await req.getSession<{ n: number }>()
+          session.set('n', (session.get('n') ?? 0) + 1)
+          res.json({ n: session.get('n'), same: (req.session as unknown) === session })
+        }),
+      )
+      const client = new Client(await serveExpress(t, app))
+      assert.deepEqual(json(await client.get('/visit')), { n: 1, same: true })
+      assert.deepEqual(json(await client.get('/visit')), { n: 2, same: true })
+    })
+
     it('mounted in a sub-app only: the routes after the sub-app keep req.getSession', async (t) => {
       const sessions = cookieSessions('session')
       const app = version.create()
