@@ -15,7 +15,7 @@ import { withSessions } from '../../src/adapters/node.ts'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { jsonSerializer } from '../../src/core/serializer.ts'
 import { createCookieStorage, createSessions } from '../../src/index.ts'
-import { parseJson } from '../../src/lib/json-reader.ts'
+import { hasEscapedKey, parseJson } from '../../src/lib/json-reader.ts'
 import { pythonJsonParse } from '../../src/lib/python-json-parse.ts'
 import { Client, serve } from '../support/http.ts'
 
@@ -84,6 +84,21 @@ describe('escaped object keys', () => {
       assert.equal(Object.keys(value).length, 2)
     }
     assert.equal(({} as Record<string, unknown>).p, undefined)
+  })
+
+  it('tells escaped keys from escapes in values in linear time, also on hostile text', () => {
+    // 100,000 escaped quotes in a value: a pattern tried at every quote took seconds on half that.
+    const hostile = JSON.stringify({ a: '"'.repeat(100_000) })
+    const started = performance.now()
+    assert.equal(hasEscapedKey(hostile), false)
+    assert.deepEqual(jsonSerializer.parse(hostile), { a: '"'.repeat(100_000) })
+    assert.ok(performance.now() - started < 500, `${performance.now() - started} ms`)
+    // Built with JSON.stringify: an escaped key after the hostile value is still found.
+    const withKey = JSON.stringify({ a: '"'.repeat(100_000), 'b\\': 1 })
+    assert.equal(hasEscapedKey(withKey), true)
+    assert.equal(hasEscapedKey(JSON.stringify({ 'a\nb': 1 })), true)
+    assert.equal(hasEscapedKey(JSON.stringify({ a: 'b\\', c: ':' })), false)
+    assert.equal(hasEscapedKey(JSON.stringify(['a"', ':'])), false)
   })
 
   it('two visitors of one server: the keys of one never change the keys of the other', async (t) => {
