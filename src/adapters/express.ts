@@ -15,7 +15,7 @@ import { findState, getSession, newSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
 import { type AutoloadPattern, autoloadMatcher } from './express/autoload.ts'
-import { attachedRequests, attachRequest } from './kit/attach.ts'
+import { attachedRequests } from './kit/attach.ts'
 import { holdNodeResponse, type NodeResponseHold } from './kit/node-response.ts'
 import { nodeTransport } from './kit/transport.ts'
 
@@ -194,17 +194,19 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
 ): ExpressMiddleware {
   const autoload = autoloadMatcher(options.autoload)
   return (req: SessionRequest, res, next) => {
-    attachRequest(sessions, req, {
-      cookieHeader: req.headers.cookie,
-      transport: () => nodeTransport(req),
-      // Only a request that asks for its session has its response held.
-      onActivate: (active) => {
+    // The manager's attach, called directly (no options object: measurably cheaper, see
+    // fastify.ts). Only a request that asks for its session has its response held.
+    sessions.attach(
+      req,
+      req.headers.cookie,
+      () => nodeTransport(req),
+      (active) => {
         const state = new ExpressHold()
         const onError = (error: unknown) => (state.forward ?? req.next ?? next)(error)
         state.hold = holdNodeResponse(req, res, active, onError, { via: topLevelPrototype(res) })
         active.adapterState = state
       },
-    })
+    )
     giveAccessors(req)
     if (autoload?.(req)) load(req, next)
     else next()

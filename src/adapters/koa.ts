@@ -11,7 +11,7 @@ import type { SessionManager } from '../core/manager.ts'
 import { getSession, newSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
-import { aliasRequest, attachRequest } from './kit/attach.ts'
+import { aliasRequest } from './kit/attach.ts'
 import { holdNodeResponse } from './kit/node-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { nodeTransport } from './kit/transport.ts'
@@ -96,13 +96,15 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
       Object.defineProperties(ctx.app.context, ACCESSORS)
     }
     const { req, res } = ctx
-    const attached = attachRequest(sessions, req, {
-      cookieHeader: req.headers.cookie,
-      transport: () => nodeTransport(req),
-      onActivate: (active) => {
+    // The manager's attach, called directly (no options object: measurably cheaper, see fastify.ts).
+    const attached = sessions.attach(
+      req,
+      req.headers.cookie,
+      () => nodeTransport(req),
+      (active) => {
         holdNodeResponse(req, res, active, (error) => ctx.onerror(error as Error))
       },
-    })
+    )
     aliasRequest(ctx, req)
     try {
       await next()
