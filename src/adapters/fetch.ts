@@ -6,9 +6,9 @@
  *
  * @module
  */
+import type { RequestTransport } from '../core/cookie.ts'
 import type { SessionManager } from '../core/manager.ts'
 import type { SessionData } from '../core/types.ts'
-import { attachRequest } from './kit/attach.ts'
 import { addSessionCookies, undecorated } from './kit/fetch-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { fetchTransport } from './kit/transport.ts'
@@ -61,15 +61,14 @@ export function withSessions<
   handler: FetchHandler<Args, Result>,
 ): (request: Request, ...args: Args) => Promise<Result> {
   return async (request, ...args) => {
-    const options = {
-      cookieHeader: request.headers.get('cookie'),
-      transport: () => fetchTransport(request),
-    }
+    const cookieHeader = request.headers.get('cookie')
+    const transport = (): RequestTransport => fetchTransport(request)
     if (isWebSocketUpgrade(request.headers)) {
-      attachUpgrade(sessions, request, options)
+      attachUpgrade(sessions, request, { cookieHeader, transport })
       return handler(request, ...args)
     }
-    const attached = attachRequest(sessions, request, options)
+    // The manager's attach, called directly, as every adapter here does.
+    const attached = sessions.attach(request, cookieHeader, transport)
     let response: Result
     try {
       response = await handler(request, ...args)

@@ -7,11 +7,12 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono'
+import type { RequestTransport } from '../core/cookie.ts'
 import type { SessionManager } from '../core/manager.ts'
 import { getSession } from '../core/request.ts'
 import type { Session } from '../core/session.ts'
 import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types.ts'
-import { aliasRequest, attachRequest } from './kit/attach.ts'
+import { aliasRequest } from './kit/attach.ts'
 import { addSessionCookies, undecorated } from './kit/fetch-response.ts'
 import { finishRequest } from './kit/policy.ts'
 import { fetchTransport } from './kit/transport.ts'
@@ -99,14 +100,13 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
 ): MiddlewareHandler<{ Variables: SessionVariables<Data, Flash> }> {
   return async (c, next) => {
     const request = c.req.raw
-    const options = {
-      cookieHeader: request.headers.get('cookie'),
-      transport: () => fetchTransport(request),
-    }
+    const cookieHeader = request.headers.get('cookie')
+    const transport = (): RequestTransport => fetchTransport(request)
     const upgrade = isWebSocketUpgrade(request.headers)
+    // The manager's attach, called directly, as every adapter here does.
     const attached = upgrade
-      ? attachUpgrade(sessions, request, options)
-      : attachRequest(sessions, request, options)
+      ? attachUpgrade(sessions, request, { cookieHeader, transport })
+      : sessions.attach(request, cookieHeader, transport)
     aliasRequest(c, request)
     c.set('session', new Lazy<Data, Flash>(c))
     if (upgrade) {
