@@ -36,7 +36,7 @@ export interface AttachOptions {
  *
  * The same as `sessions.attach(request, cookieHeader, transport, onActivate)`, which takes the
  * options as arguments: on a framework's per-request path that form is measurably cheaper (no
- * options object per request; the Fastify, Koa and Express adapters use it).
+ * options object per request; the adapters of this package use it).
  */
 export function attachRequest<Data extends SessionData, Flash extends SessionData>(
   sessions: SessionManager<Data, Flash>,
