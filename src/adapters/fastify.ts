@@ -87,8 +87,8 @@ const plugin: FastifyPluginCallback<FastifySessionsOptions> = (fastify, options,
     })
   }
 
-  // The manager's own attach, called directly: A/B on Fastify sealed `/read` with 10,000 rotating
-  // cookies measured 14 % less CPU per request than through the kit's options object.
+  // The manager's own attach, called directly: A/Bs on Fastify sealed `/read` with 10,000 rotating
+  // cookies measured 6–14 % less CPU per request than through the kit's options object.
   fastify.addHook('onRequest', (request, reply, next) => {
     const raw = request.raw
     const cookieHeader = raw.headers.cookie
