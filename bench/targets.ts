@@ -80,6 +80,11 @@ export const DRIFT = 'node-2'
  * the most any session over Redis can serve on this machine. Runs next to every Redis store.
  */
 export const REDIS_CEILING = 'node-redis-roundtrip'
+/**
+ * Bare node:http opening (and on `/write` sealing) one libsodium XChaCha20-Poly1305 cookie per
+ * request (bench/servers/sodium-cookie.ts): the most any encrypted cookie can serve on this machine.
+ */
+export const SEALED_CEILING = 'node-sodium-cookie'
 
 const bare = (framework: Framework, name: string, label: string, pkg?: string): Target => ({
   name,
@@ -174,6 +179,15 @@ export const TARGETS: readonly Target[] = [
     storage: 'redis',
     redisPrefix: `bench:${REDIS_CEILING}:`,
     packageName: 'redis',
+  },
+  {
+    ...bare(
+      'node',
+      SEALED_CEILING,
+      'bare node:http + one libsodium cookie open (no session library: the sealed ceiling)',
+    ),
+    storage: 'cookie',
+    packageName: 'sodium-native',
   },
   rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),
 

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { withSessions } from '../../src/adapters/node.ts'
 import { getSession } from '../../src/index.ts'
-import { REDIS_CEILING, type Target } from '../targets.ts'
+import { REDIS_CEILING, SEALED_CEILING, type Target } from '../targets.ts'
 import {
   type Data,
   type Handler,
@@ -21,6 +21,7 @@ import {
 } from './common.ts'
 import { startRedisRoundtrip } from './redis-roundtrip.ts'
 import { type Manager, readN, writeN } from './sessionware.ts'
+import { startSodiumCookie } from './sodium-cookie.ts'
 
 /** bare node:http: the baseline. */
 function bare(): Handler {
@@ -86,6 +87,7 @@ async function ironSession(): Promise<Handler> {
 /** Starts a node:http target (`manager`: sessionware's, for its targets). */
 export async function startNode(target: Target, manager: Manager | undefined): Promise<Listening> {
   if (target.name === REDIS_CEILING) return startRedisRoundtrip(target)
+  if (target.name === SEALED_CEILING) return startSodiumCookie()
   if (target.kind === 'bare') return listenNode(bare())
   if (manager !== undefined) return listenNode(sessionware(manager))
   if (target.name === 'iron-session') return listenNode(await ironSession())

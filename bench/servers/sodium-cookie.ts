@@ -1,0 +1,111 @@
+/**
+ * The encrypted cookie's ceiling: bare node:http doing the work that reading or writing any
+ * encrypted session cookie has to do, with libsodium's XChaCha20-Poly1305 (the primitive of
+ * sessionware's sealed codec) and no session library around it:
+ *
+ * - `/none`: nothing (`{"n":0}`);
+ * - `/read`: finds `session=` in the Cookie header, decodes its value from base64url, opens one
+ *   sealed payload and parses it as JSON, sets `Vary: Cookie`, `{"n":1}`;
+ * - `/write`: the same read, then the counter incremented, the payload serialized, sealed with a
+ *   fresh nonce, encoded to base64url and sent in a `Set-Cookie` with fixed attributes, `{"n":2}`.
+ *
+ * The benchmark gives bare servers random cookies of a sealed cookie's size, which no key opens,
+ * so the payload opened is one the server sealed at start (shaped like a sessionware payload:
+ * times, data): the same bytes every request, which libsodium, base64 and JSON do not cache. Its
+ * ratio to bare node:http is the most an encrypted cookie can reach on this machine, and a
+ * sealed-cookie server's ratio over it is what the session library itself costs.
+ *
+ * @module
+ */
+
+import { createRequire } from 'node:module'
+import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
+
+interface Sodium {
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    out: Buffer,
+    message: Buffer,
+    ad: Buffer | null,
+    nsec: null,
+    nonce: Buffer,
+    key: Buffer,
+  ): number
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    out: Buffer,
+    nsec: null,
+    box: Buffer,
+    ad: Buffer | null,
+    nonce: Buffer,
+    key: Buffer,
+  ): number
+  randombytes_buf(out: Buffer): void
+}
+
+const NONCE = 24
+const TAG = 16
+const ATTRIBUTES = `; Max-Age=${FOURTEEN_DAYS_S}; Path=/; HttpOnly; SameSite=Lax`
+
+/** Starts the ceiling server. */
+export function startSodiumCookie(): Promise<Listening> {
+  const sodium = createRequire(import.meta.url)('sodium-native') as Sodium
+  const key = Buffer.alloc(32)
+  sodium.randombytes_buf(key)
+  const seal = (text: string): Buffer => {
+    const message = Buffer.from(text, 'utf8')
+    const sealed = Buffer.allocUnsafe(NONCE + message.length + TAG)
+    const nonce = sealed.subarray(0, NONCE)
+    sodium.randombytes_buf(nonce)
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+      sealed.subarray(NONCE),
+      message,
+      null,
+      null,
+      nonce,
+      key,
+    )
+    return sealed
+  }
+  const now = Math.floor(Date.now() / 1000)
+  const sealed = seal(JSON.stringify({ c: now, a: now, d: { n: 1 } }))
+  const open = (cookie: string | undefined): { a: number; d: { n: number } } => {
+    // The request's own value is found and decoded; the payload opened is the server's own.
+    const at = cookie === undefined ? -1 : cookie.indexOf('session=')
+    if (at < 0) throw new Error('no session cookie')
+    const end = (cookie as string).indexOf(';', at)
+    const value = (cookie as string).slice(at + 8, end < 0 ? undefined : end)
+    if (Buffer.from(value, 'base64url').length < NONCE + TAG) throw new Error('short cookie')
+    const plain = Buffer.allocUnsafe(sealed.length - NONCE - TAG)
+    const ok = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+      plain,
+      null,
+      sealed.subarray(NONCE),
+      null,
+      sealed.subarray(0, NONCE),
+      key,
+    )
+    if (ok !== plain.length) throw new Error('tampered')
+    return JSON.parse(plain.toString('utf8'))
+  }
+  return listenNode((req, res) => {
+    switch (req.url) {
+      case '/none':
+        return send(res, 0)
+      case '/read': {
+        const session = open(req.headers.cookie)
+        res.setHeader('vary', 'Cookie')
+        return send(res, session.d.n)
+      }
+      case '/write': {
+        const session = open(req.headers.cookie)
+        session.a = Math.floor(Date.now() / 1000)
+        session.d = { n: 2 }
+        const value = seal(JSON.stringify(session)).toString('base64url')
+        res.setHeader('vary', 'Cookie')
+        res.setHeader('set-cookie', `session=${value}${ATTRIBUTES}`)
+        return send(res, 2)
+      }
+      default:
+        return notFound(res)
+    }
+  })
+}
