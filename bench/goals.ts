@@ -76,7 +76,14 @@ export const GOALS: readonly Goal[] = [
     min: 0.6,
     ceiling: 'node-redis-roundtrip',
   },
-  { issue: 9, target: 'sessionware-redis', versus: 'node', scenarios: ['none'], min: 0.97 },
+  {
+    issue: 9,
+    target: 'sessionware-redis',
+    versus: 'node',
+    scenarios: ['none'],
+    min: 0.97,
+    ceiling: 'node-redis-roundtrip',
+  },
   // Issue 9, scale: the /read ratio unchanged with a million sessions in the store (within 10 %
   // of the same store, filled the same way, holding 10,001).
   {

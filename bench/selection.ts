@@ -1,8 +1,8 @@
 /**
- * What a run measures: `--only` resolved into servers and, for each, its scenarios. `http` selects
- * every default server on every route; `scale` adds the stores that hold a million sessions next
- * to the same stores holding ten thousand (`/read` only, in the same rounds) and the in-process
- * scale measurements. Without `--only`, both.
+ * What a run measures: `--only` resolved into phases of servers and, for each, its scenarios.
+ * `http` selects every default server on every route; `scale` the stores that hold a million
+ * sessions next to the same stores holding ten thousand (`/read` only, in a phase of their own
+ * after the HTTP one) and the in-process scale measurements. Without `--only`, both.
  *
  * @module
  */
@@ -23,8 +23,8 @@ import {
 
 /** What a run measures. */
 export interface Phase {
-  /** `http`: the comparison; `scale`: the scale run; `all`: both. */
-  readonly name: 'http' | 'scale' | 'all'
+  /** `http`: the comparison; `scale`: the scale run. */
+  readonly name: 'http' | 'scale'
   readonly targets: Target[]
   /** Every scenario of the run. */
   readonly scenarios: Scenario[]
@@ -58,11 +58,13 @@ function matches(token: string): Target[] {
 
 /**
  * Adds the pair, the drift server, each server's bare framework and its goals' rivals, and the
- * Redis ceiling next to any Redis store.
+ * Redis ceiling next to any Redis store of the HTTP comparison.
  */
 function complete(selected: Target[]): Target[] {
   const names = new Set(selected.map((t) => t.name))
-  if (selected.some((t) => t.storage === 'redis' && t.kind !== 'bare')) names.add(REDIS_CEILING)
+  if (selected.some((t) => t.storage === 'redis' && t.kind !== 'bare' && t.group !== 'scale')) {
+    names.add(REDIS_CEILING)
+  }
   for (const goal of GOALS) {
     if (!names.has(goal.target)) continue
     names.add(goal.versus)
@@ -79,12 +81,18 @@ function scaleTargets(): Target[] {
   return TARGETS.filter((t) => t.group === 'scale')
 }
 
-/** Resolves `--only` and `--routes` into what the run measures. */
+/**
+ * Resolves `--only` and `--routes` into what the run measures: the **http** phase (the servers on
+ * every route), then the **scale** phase (each big store next to its twin, `/read` only, and the
+ * in-process scale measurements). They are separate phases so that no scale server is alive during
+ * the HTTP rounds: a store holding a million sessions, pinned to the servers' CPU, spends a few
+ * hundred milliseconds of CPU now and then while idle (its sweep and the collections after it,
+ * bench/README.md), which would land in another server's slice.
+ */
 export function phases(config: Config): Phase[] {
   const tokens = config.only.length === 0 ? ['http', 'scale'] : config.only
   const chosen: Target[] = []
   const reads = config.scenarios.filter((s) => s.route === 'read')
-  const readOnly = new Set<string>()
   let scale = false
   for (const token of tokens) {
     if (token === 'http' || token === 'all') {
@@ -93,15 +101,29 @@ export function phases(config: Config): Phase[] {
     if (token === 'scale' || token === 'all') scale = true
     else if (token !== 'http') chosen.push(...matches(token))
   }
-  if (scale) {
-    // The scale servers load /read only.
-    for (const t of scaleTargets()) readOnly.add(t.name)
-    chosen.push(...scaleTargets())
+  const out: Phase[] = []
+  const http = chosen.filter((t) => t.group !== 'scale')
+  if (http.length > 0) {
+    const targets = complete(http)
+    out.push({
+      name: 'http',
+      targets,
+      scenarios: config.scenarios,
+      scenariosOf: new Map(targets.map((t) => [t.name, config.scenarios] as const)),
+      inProcess: false,
+    })
   }
-  const targets = complete(chosen)
-  const scenariosOf = new Map(
-    targets.map((t) => [t.name, readOnly.has(t.name) ? reads : config.scenarios] as const),
-  )
-  const name = scale ? (chosen.length > scaleTargets().length ? 'all' : 'scale') : 'http'
-  return [{ name, targets, scenarios: config.scenarios, scenariosOf, inProcess: scale }]
+  // A scale server named alone (`--only sessionware-memory-1m`) runs in the scale phase too.
+  const big = scale ? scaleTargets() : chosen.filter((t) => t.group === 'scale')
+  if (big.length > 0 && reads.length > 0) {
+    const targets = complete(big)
+    out.push({
+      name: 'scale',
+      targets,
+      scenarios: reads,
+      scenariosOf: new Map(targets.map((t) => [t.name, reads] as const)),
+      inProcess: scale,
+    })
+  }
+  return out
 }

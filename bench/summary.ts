@@ -36,7 +36,6 @@ export interface ScaleFigures {
 const TITLES = {
   http: 'HTTP comparison',
   scale: 'Scale',
-  all: 'HTTP comparison and scale',
 } as const
 
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`

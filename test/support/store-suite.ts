@@ -2,8 +2,9 @@
  * The store conformance suite (store contract v2): every `SessionStore` runs these scenarios
  * against its real backend. It depends only on the contract (`src/core/types.ts`) and reads
  * `store.capabilities` to decide which scenarios apply; the others are skipped with a reason.
- * Whole-record operations, expiry, forwarding pointers, the subject index and prune are here; the
- * field-level patch, its hostile inputs, concurrency and the property test are in `patch-suite.ts`.
+ * Whole-record operations, expiry and prune are here; forwarding pointers are in `pointer-suite.ts`,
+ * the subject index in `subject-suite.ts`, and the field-level patch, its hostile inputs,
+ * concurrency and the property test in `patch-suite.ts`.
  *
  * Not part of the package; used by `test/stores/*.test.ts`.
  *
@@ -20,6 +21,7 @@ import {
   STORE_CONTRACT_VERSION,
 } from '../../src/core/types.ts'
 import { patchScenarios } from './patch-suite.ts'
+import { pointerScenarios } from './pointer-suite.ts'
 import {
   assertConflict,
   assertSameRecord,
@@ -347,81 +349,5 @@ function recordScenarios(scenario: Scenario): void {
     assert.ok((await store.prune(now)) >= expired.length)
     assertSameRecord(await store.get(live.id), live)
     for (const stored of expired) assert.equal(await store.get(stored.id), null)
-  })
-}
-
-/** Forwarding pointers: records with `movedTo`, written by create or replace, never patched. */
-function pointerScenarios(scenario: Scenario): void {
-  /** A live record turned into a pointer to a new id by replace, as a renewal does. */
-  const movedRecord = async (store: SessionStore, expiresAt = Date.now() + MINUTE) => {
-    const created = newRecord({ subject: `user-${randomUUID()}` })
-    await mustCreate(store, created)
-    const pointer: SessionRecord = {
-      ...created,
-      fields: {},
-      subject: undefined,
-      movedTo: newId(),
-      expiresAt,
-    }
-    assert.deepEqual(await store.replace(pointer, 1), { ok: true, version: 2 })
-    return { created, pointer: { ...pointer, version: 2 } }
-  }
-
-  scenario('get returns a forwarding pointer with its movedTo', async ({ store }) => {
-    const { pointer } = await movedRecord(store)
-    const stored = await store.get(pointer.id)
-    assertSameRecord(stored, pointer)
-    assert.equal(stored?.movedTo, pointer.movedTo)
-  })
-
-  scenario('creates a forwarding pointer directly', async ({ store }) => {
-    const pointer = newRecord({ fields: {}, movedTo: newId() })
-    await mustCreate(store, pointer)
-    assertSameRecord(await store.get(pointer.id), pointer)
-  })
-
-  scenario('a patch of a pointer answers moved and writes nothing', async ({ store }) => {
-    const { pointer } = await movedRecord(store)
-    const patch = touchPatch({
-      set: { 'd:late': 'true' },
-      unset: ['m'],
-      clearPrefix: 'f:',
-      subject: `user-${randomUUID()}`,
-    })
-    assert.deepEqual(await store.patch(pointer.id, patch), {
-      ok: false,
-      reason: 'moved',
-      movedTo: pointer.movedTo,
-    })
-    assertSameRecord(await store.get(pointer.id), pointer)
-    if (store.capabilities.subjectIndex && store.listBySubject && patch.subject) {
-      assert.deepEqual(await store.listBySubject(patch.subject), [])
-    }
-  })
-
-  scenario('a patch never extends the life of a pointer', async ({ store, advance }, t) => {
-    if (!advance) return t.skip('fixture cannot advance time')
-    const { pointer } = await movedRecord(store, Date.now() + 1000)
-    const result = await store.patch(pointer.id, touchPatch({ expiresAt: Date.now() + HOUR }))
-    assert.equal(result.ok, false)
-    assert.equal((await store.get(pointer.id))?.expiresAt, pointer.expiresAt)
-    await advance(1500)
-    assert.equal(await store.get(pointer.id), null, 'the pointer outlived its grace')
-    assert.deepEqual(await store.patch(pointer.id, touchPatch()), { ok: false, reason: 'gone' })
-  })
-
-  scenario('a pointer whose time has passed is gone', async ({ store }) => {
-    const pointer = newRecord({ fields: {}, movedTo: newId(), expiresAt: Date.now() - 1 })
-    await store.create(pointer)
-    assert.equal(await store.get(pointer.id), null)
-    assert.deepEqual(await store.patch(pointer.id, touchPatch()), { ok: false, reason: 'gone' })
-  })
-
-  scenario('a pointer leaves its former subject index', async ({ store }, t) => {
-    if (!store.capabilities.subjectIndex || !store.listBySubject) {
-      return t.skip('store has no subject index')
-    }
-    const { created } = await movedRecord(store)
-    assert.deepEqual(await store.listBySubject(created.subject as string), [])
   })
 }
