@@ -138,7 +138,7 @@ export const GOALS: readonly Goal[] = [
     versus: 'fastify-secure-session',
     scenarios: ['read', 'read-many', 'write'],
     min: 1.2,
-    ceiling: 'fastify',
+    ceiling: 'fastify-sodium-cookie',
   },
   {
     issue: 7,

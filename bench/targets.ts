@@ -85,6 +85,8 @@ export const REDIS_CEILING = 'node-redis-roundtrip'
  * request (bench/servers/sodium-cookie.ts): the most any encrypted cookie can serve on this machine.
  */
 export const SEALED_CEILING = 'node-sodium-cookie'
+/** The same work on bare Fastify: the ceiling of an encrypted cookie on Fastify. */
+export const FASTIFY_SEALED_CEILING = 'fastify-sodium-cookie'
 
 const bare = (framework: Framework, name: string, label: string, pkg?: string): Target => ({
   name,
@@ -218,6 +220,14 @@ export const TARGETS: readonly Target[] = [
     '@fastify/session (MemoryStore)',
     '@fastify/session',
   ),
+  {
+    ...bare(
+      'fastify',
+      FASTIFY_SEALED_CEILING,
+      'bare Fastify + one libsodium cookie open (no session library: the sealed ceiling on Fastify)',
+    ),
+    storage: 'cookie',
+  },
   sw('fastify', 'cookie', 'sessionware-fastify-sealed'),
   sw('fastify', 'memory', 'sessionware-fastify-memory'),
 
@@ -267,7 +277,9 @@ export function targetByName(name: string): Target | undefined {
 
 /** The bare server of a target's framework (`express` for every Express target, and so on). */
 export function frameworkBaseline(target: Target): Target {
-  const found = TARGETS.find((t) => t.kind === 'bare' && t.framework === target.framework)
+  const found = TARGETS.find(
+    (t) => t.kind === 'bare' && t.storage === 'none' && t.framework === target.framework,
+  )
   return found as Target
 }
 

@@ -2,19 +2,21 @@
  * The Fastify 5 servers: bare Fastify, @fastify/secure-session (a 32-byte key, libsodium
  * secretbox cookies), @fastify/session (with @fastify/cookie and its default MemoryStore), each as
  * its README sets it up, and sessionware through the `fastifySessions` plugin of
- * `sessionware/adapters/fastify`.
+ * `sessionware/adapters/fastify`; and the encrypted cookie's ceiling on Fastify
+ * (`fastify-sodium-cookie`: bare Fastify doing bench/servers/sodium-cookie.ts's work).
  *
  * @module
  */
 
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Target } from '../targets.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { FASTIFY_SEALED_CEILING, type Target } from '../targets.ts'
 import { type Data, FOURTEEN_DAYS_S, HOST, type Listening, secret } from './common.ts'
 import { type Manager, readN, writeN } from './sessionware.ts'
+import { sodiumCookie } from './sodium-cookie.ts'
 
-type Route = (request: FastifyRequest) => Promise<{ n: unknown }>
+type Route = (request: FastifyRequest, reply: FastifyReply) => Promise<{ n: unknown }>
 
 function routes(app: FastifyInstance, read: Route, write: Route): void {
   app.get('/none', async () => ({ n: 0 }))
@@ -81,7 +83,23 @@ export async function startFastify(
 ): Promise<Listening> {
   const { default: Fastify } = await import('fastify')
   const app = Fastify()
-  if (target.kind === 'bare') {
+  if (target.name === FASTIFY_SEALED_CEILING) {
+    const work = sodiumCookie()
+    routes(
+      app,
+      async (request, reply) => {
+        const n = work.read(request.headers.cookie)
+        reply.header('vary', 'Cookie')
+        return { n }
+      },
+      async (request, reply) => {
+        const setCookie = work.write(request.headers.cookie)
+        reply.header('vary', 'Cookie')
+        reply.header('set-cookie', setCookie)
+        return { n: 2 }
+      },
+    )
+  } else if (target.kind === 'bare') {
     routes(
       app,
       async () => ({ n: 1 }),
