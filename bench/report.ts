@@ -160,7 +160,7 @@ export function goalLines(
   ]
   for (const r of results) {
     rows.push([
-      r.pass ? '✓' : '✗',
+      r.pass ? '✓' : r.ceiling < r.goal.min ? '⊘' : '✗',
       String(r.goal.issue),
       labelOf(r.goal.target),
       labelOf(r.goal.versus),

@@ -85,14 +85,16 @@ export function phaseReport(
   const goalTable = goalLines(goals, cookies, result.phase.scenarios)
   if (goalTable.length > 0) {
     const met = goals.filter((g) => g.pass).length
+    const beyond = goals.filter((g) => !g.pass && g.ceiling < g.goal.min).length
     lines.push(
       '',
-      `### Goals: ${met} of ${goals.length} met (✓: the median reaches the goal)`,
+      `### Goals: ${met} of ${goals.length} met, ${beyond} missed beyond their ceiling (✓: the median reaches the goal; ⊘: missed, and so did the ceiling)`,
       '',
       ...goalTable,
       '',
       'ceiling: the same ratio for the server that does the work without a session library (the',
-      'bare framework; node:http with one Redis round trip): no session library can pass it here.',
+      'bare framework; node:http with one Redis round trip or one libsodium cookie open; bare',
+      'Fastify with that cookie open): no session library can pass it here.',
     )
   }
   lines.push('', driftLine(input), pairSpeedLine(input))
