@@ -143,8 +143,7 @@ async function launch(
   cpus: Cpus,
   env: Record<string, string>,
 ): Promise<{ server: RunningServer; prepared: Prepared; startSeconds: number }> {
-  const mine = phase.scenariosOf.get(target.name) ?? phase.scenarios
-  const rotating = mine.some((s) => s.rotate) ? config.cookies : 0
+  const rotating = phase.scenarios.some((s) => s.rotate) ? config.cookies : 0
   // The scale servers fill their stores in-process (bench/servers/prefill.ts).
   const count = target.prefill === SCALE_SESSIONS ? config.scaleSessions : (target.prefill ?? 0)
   const started = Date.now()
@@ -185,8 +184,6 @@ export async function runPhase(
   const servers = new Map<string, RunningServer>()
   const prepared = new Map<string, Prepared>()
   const commandCounts: CommandCount[] = []
-  const scenariosOf = (name: string): readonly Scenario[] =>
-    phase.scenariosOf.get(name) ?? phase.scenarios
   let outcome: { slices: Slice[]; rounds: number } = { slices: [], rounds: 0 }
   try {
     const env: Record<string, string> = {}
@@ -206,9 +203,7 @@ export async function runPhase(
           `prefill:  ${target.name}: ${p.sessions.toLocaleString('en')} sessions (${p.created.toLocaleString('en')} created one by one) in ${l.startSeconds.toFixed(0)} s`,
         )
       }
-      if (
-        l.prepared.cookies < (scenariosOf(target.name).some((s) => s.rotate) ? config.cookies : 0)
-      ) {
+      if (l.prepared.cookies < (phase.scenarios.some((s) => s.rotate) ? config.cookies : 0)) {
         notes.push(
           `${target.name}: only ${l.prepared.cookies} rotating cookies (mint bound ${config.mintTimeout} s)`,
         )
@@ -240,21 +235,13 @@ export async function runPhase(
         if (!needsRedis(server.target)) continue
         const p = prepared.get(server.target.name) as Prepared
         commandCounts.push(
-          ...(await countCommands(
-            redis,
-            server,
-            p,
-            scenariosOf(server.target.name),
-            config.countRequests,
-          )),
+          ...(await countCommands(redis, server, p, phase.scenarios, config.countRequests)),
         )
       }
     }
     const warmUp = async (list: Iterable<RunningServer>): Promise<void> => {
       for (const server of list) {
-        const paths = [...new Set(scenariosOf(server.target.name).map((s) => `/${s.route}`))].join(
-          ',',
-        )
+        const paths = [...new Set(phase.scenarios.map((s) => `/${s.route}`))].join(',')
         const p = prepared.get(server.target.name) as Prepared
         const cookieFile = p.cookies > 0 ? p.manyFile : p.oneFile
         await runLoad({
@@ -287,7 +274,6 @@ export async function runPhase(
       servers: ordered,
       prepared,
       scenarios: phase.scenarios,
-      scenariosOf: phase.scenariosOf,
       rounds: config.rounds,
       seconds: config.duration,
       prewarm: config.prewarm,
@@ -320,7 +306,7 @@ export async function runPhase(
         config,
         server,
         prepared.get(name) as Prepared,
-        scenariosOf(name),
+        phase.scenarios,
         cpus,
       )
       for (const line of lines) log(line)

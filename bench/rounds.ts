@@ -26,9 +26,8 @@ export interface RoundPlan {
   /** Every server, the pair (bare node:http) included. */
   readonly servers: ReadonlyMap<string, RunningServer>
   readonly prepared: ReadonlyMap<string, Prepared>
+  /** The scenarios every server runs. */
   readonly scenarios: readonly Scenario[]
-  /** The scenarios each server runs (all when absent). */
-  readonly scenariosOf: ReadonlyMap<string, readonly Scenario[]>
   readonly rounds: number
   /** Seconds per slice. */
   readonly seconds: number
@@ -105,9 +104,9 @@ function block(
   rotation: number,
 ): Array<[RunningServer, Scenario]> {
   const pair = plan.servers.get(PAIR) as RunningServer
-  const mine = plan.scenariosOf.get(server.target.name) ?? plan.scenarios
-  const shift = rotation % mine.length
-  const scenarios = [...mine.slice(shift), ...mine.slice(0, shift)]
+  const all = plan.scenarios
+  const shift = rotation % all.length
+  const scenarios = [...all.slice(shift), ...all.slice(0, shift)]
   return scenarios.flatMap(
     (scenario): Array<[RunningServer, Scenario]> => [
       [pair, scenario],

@@ -30,7 +30,7 @@ import { PAIR, TARGETS, targetByName } from './targets.ts'
 function estimate(phase: Phase, rounds: number, duration: number, warmup: number, prewarm: number) {
   let slices = 0
   for (const t of phase.targets) {
-    if (t.name !== PAIR) slices += 2 * (phase.scenariosOf.get(t.name) ?? phase.scenarios).length
+    if (t.name !== PAIR) slices += 2 * phase.scenarios.length
   }
   const servers = phase.targets.length - 1
   const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 0.1) : 0)

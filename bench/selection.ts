@@ -26,10 +26,8 @@ export interface Phase {
   /** `http`: the comparison; `scale`: the scale run. */
   readonly name: 'http' | 'scale'
   readonly targets: Target[]
-  /** Every scenario of the run. */
+  /** The scenarios every server of the phase runs (the scale phase: `/read` only). */
   readonly scenarios: Scenario[]
-  /** The scenarios each server runs (the scale servers: `/read` only). */
-  readonly scenariosOf: ReadonlyMap<string, readonly Scenario[]>
   /** The in-process scale measurements (memory per session, a user's sessions, import). */
   readonly inProcess: boolean
 }
@@ -109,7 +107,6 @@ export function phases(config: Config): Phase[] {
       name: 'http',
       targets,
       scenarios: config.scenarios,
-      scenariosOf: new Map(targets.map((t) => [t.name, config.scenarios] as const)),
       inProcess: false,
     })
   }
@@ -121,7 +118,6 @@ export function phases(config: Config): Phase[] {
       name: 'scale',
       targets,
       scenarios: reads,
-      scenariosOf: new Map(targets.map((t) => [t.name, reads] as const)),
       inProcess: scale,
     })
   }
