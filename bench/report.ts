@@ -106,6 +106,8 @@ export interface GoalResult {
   readonly pass: boolean
   /** The goal's ceiling server over `versus` (median req/s ratio), when it was measured. */
   readonly ceiling: number
+  /** Missed, and so did the ceiling: out of reach on this machine. */
+  readonly beyondCeiling: boolean
 }
 
 /** The goals whose servers and scenarios this run measured. */
@@ -122,13 +124,16 @@ export function goalResults(input: ReportInput): GoalResult[] {
         goal.ceiling !== undefined && names.has(goal.ceiling)
           ? input.ratios.compare(goal.ceiling, goal.versus, scenario, 'rps')
           : undefined
+      const pass = s.median >= goal.min
       out.push({
         goal,
         scenario,
         ...s,
         cpuMedian: cpu?.median ?? Number.NaN,
         ceiling: ceiling?.median ?? Number.NaN,
-        pass: s.median >= goal.min,
+        pass,
+        // A ceiling that was not measured (NaN) compares false: never beyond it.
+        beyondCeiling: !pass && (ceiling?.median ?? Number.NaN) < goal.min,
       })
     }
   }
@@ -160,7 +165,7 @@ export function goalLines(
   ]
   for (const r of results) {
     rows.push([
-      r.pass ? '✓' : r.ceiling < r.goal.min ? '⊘' : '✗',
+      r.pass ? '✓' : r.beyondCeiling ? '⊘' : '✗',
       String(r.goal.issue),
       labelOf(r.goal.target),
       labelOf(r.goal.versus),

@@ -85,7 +85,7 @@ export function phaseReport(
   const goalTable = goalLines(goals, cookies, result.phase.scenarios)
   if (goalTable.length > 0) {
     const met = goals.filter((g) => g.pass).length
-    const beyond = goals.filter((g) => !g.pass && g.ceiling < g.goal.min).length
+    const beyond = goals.filter((g) => g.beyondCeiling).length
     lines.push(
       '',
       `### Goals: ${met} of ${goals.length} met, ${beyond} missed beyond their ceiling (✓: the median reaches the goal; ⊘: missed, and so did the ceiling)`,
