@@ -24,7 +24,7 @@ import { buildServers } from './processes.ts'
 import { measureImports, measureSweep, measureUserSessions } from './scale.ts'
 import { type Phase, phases } from './selection.ts'
 import { phaseReport, type ScaleFigures, scaleLines } from './summary.ts'
-import { PAIR, TARGETS, targetByName } from './targets.ts'
+import { hasSessions, PAIR, TARGETS, targetByName } from './targets.ts'
 
 /** Seconds a run is expected to take (wrk slices plus a little per slice, warm-up, setup). */
 function estimate(phase: Phase, rounds: number, duration: number, warmup: number, prewarm: number) {
@@ -34,10 +34,18 @@ function estimate(phase: Phase, rounds: number, duration: number, warmup: number
   }
   const servers = phase.targets.length - 1
   const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 0.1) : 0)
-  const setup = 100 + phase.targets.filter((t) => t.prefill !== undefined).length * 20
+  // Starting a server and minting its cookies over HTTP about 5 s (four at a time); the fills of
+  // the scale stores run side by side, about 80 s for a million sessions each.
+  const minting = phase.targets.filter((t) => hasSessions(t) && t.prefill === undefined).length
+  const fills = phase.targets.some((t) => t.prefill !== undefined)
+  const setup = 20 + minting * 5 + (fills ? 80 : 0)
   const inProcess = phase.inProcess ? 60 : 0
+  // --restart: each later round starts the servers again (not the filled ones) and mints again.
+  const restarted = phase.targets.filter((t) => t.prefill === undefined).length
+  const again = restarted * (warmup + 0.5) + minting * 4
   return {
     perRound,
+    again,
     total: rounds * perRound + phase.targets.length * (warmup + 0.15) + setup + inProcess,
   }
 }
@@ -111,8 +119,7 @@ async function main(): Promise<void> {
   const deadline = began + config.budget * 60_000
   const estimates = plan.map((p) => {
     const e = estimate(p, config.rounds, config.duration, config.warmup, config.prewarm)
-    // --restart: each later round launches and mints again (about the setup, without the fills).
-    const again = config.restart ? (config.rounds - 1) * (60 + p.targets.length * config.warmup) : 0
+    const again = config.restart ? (config.rounds - 1) * e.again : 0
     return { perRound: e.perRound, total: e.total + again }
   })
   const expected = estimates.reduce((s, e) => s + e.total, 0)
