@@ -24,15 +24,13 @@ import { buildServers } from './processes.ts'
 import { measureImports, measureSweep, measureUserSessions } from './scale.ts'
 import { type Phase, phases } from './selection.ts'
 import { phaseReport, type ScaleFigures, scaleLines } from './summary.ts'
-import { hasSessions, PAIR, TARGETS, targetByName } from './targets.ts'
+import { hasSessions, TARGETS, targetByName } from './targets.ts'
 
 /** Seconds a run is expected to take (wrk slices plus a little per slice, warm-up, setup). */
 function estimate(phase: Phase, rounds: number, duration: number, warmup: number, prewarm: number) {
-  let slices = 0
-  for (const t of phase.targets) {
-    if (t.name !== PAIR) slices += 2 * phase.scenarios.length
-  }
+  // Every server but the pair runs each scenario of the phase, each slice next to one of the pair.
   const servers = phase.targets.length - 1
+  const slices = 2 * servers * phase.scenarios.length
   const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 0.1) : 0)
   // Starting a server and minting its cookies over HTTP about 5 s (four at a time); the fills of
   // the scale stores run side by side, about 80 s for a million sessions each.
