@@ -86,6 +86,16 @@ export async function redisClient(recommended: boolean) {
         url,
         disableOfflineQueue: true,
         commandOptions: { timeout: 0 },
+        ...(process.env.BENCH_REDIS_CSC
+          ? {
+              RESP: 3 as const,
+              clientSideCache: {
+                maxEntries: 100_000,
+                evictPolicy: 'FIFO' as const,
+                recordStats: false,
+              },
+            }
+          : {}),
         socket: { reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 2000) },
       })
     : createClient({ url })
