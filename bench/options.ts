@@ -60,7 +60,7 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --rounds N          paired rounds, 0 to 20 (default 3; 0 only with --profile)
   --duration S        seconds per slice, 1 to 10 (default 1)
   --prewarm S         unmeasured seconds of load on each server right before its slices of a
-                      round, 0 to 5 (default 1; see "Cold servers" in bench/README.md)
+                      round, 0 to 5 (default 2; see "Cold servers" in bench/README.md)
   --no-restart        keep each server's process for all rounds (default: fresh processes, and
                       cookies, every round but for the scale servers; see "Process luck" in
                       bench/README.md)
@@ -158,7 +158,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     only: list(text('only')),
     scenarios,
     rounds: num('rounds', 3, 0, 20),
-    prewarm: num('prewarm', 1, 0, 5),
+    prewarm: num('prewarm', 2, 0, 5),
     restart: !(values['no-restart'] ?? env('no-restart') === '1'),
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),

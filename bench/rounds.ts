@@ -7,7 +7,8 @@
  * neighbour, at the same time of the run, or first on the same route.
  *
  * A server idle for tens of seconds (while the others ran) serves its first second of load at
- * about 0.9 of its speed a second later (measured). So each block starts with `--prewarm` seconds
+ * about 0.9 of its speed a second later, and after minutes its first two seconds at a fraction of
+ * it (measured; bench/README.md, "Cold servers"). So each block starts with `--prewarm` seconds
  * of unmeasured load on the server's first scenario; from then on the server and the pair
  * alternate, each idle for one slice at a time, so neither is measured colder than the other.
  *
