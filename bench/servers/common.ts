@@ -76,7 +76,8 @@ export function required(name: string): string {
  * A connected node-redis client. `recommended`: configured as sessionware's Redis store TSDoc
  * recommends (fail fast while disconnected, reconnect forever, no per-command timer: the store
  * bounds every call); otherwise as connect-redis' README shows it (`createClient({ url })`). Both
- * get an 'error' listener, without which node-redis throws.
+ * get an 'error' listener, without which node-redis throws. `BENCH_REDIS_CSC=1` adds client-side
+ * caching to the recommended client (RESP3, 100,000 entries, FIFO), for A/B runs of bench/ab.ts.
  */
 export async function redisClient(recommended: boolean) {
   const { createClient } = await import('redis')
