@@ -10,13 +10,12 @@
  * served from the cache (node-redis empties it when the connection drops).
  */
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
 import { createClient } from 'redis'
 import { withSessions } from '../../src/adapters/node.ts'
 import { createServerStorage, createSessions, getSession } from '../../src/index.ts'
 import { createRedisStore } from '../../src/stores/redis.ts'
+import { send, serve } from '../support/http.ts'
 import { ignore, reconnect } from '../support/redis-clients.ts'
 import { startRedis } from '../support/redis-server.ts'
 
@@ -37,11 +36,12 @@ async function cachingClient(t: TestContext, url: string) {
 
 type CachingClient = Awaited<ReturnType<typeof cachingClient>>
 
-/** An app with `/get`, `/set?key=…&value=…` and `/logout` on the client's store. */
-async function serve(t: TestContext, client: CachingClient): Promise<string> {
+/** An app with `/get`, `/set?key=…&value=…` and `/logout` on the client's store; its base URL. */
+function app(t: TestContext, client: CachingClient): Promise<string> {
   const store = createRedisStore(client, { timeout: 1 })
   const sessions = createSessions({ storage: createServerStorage({ store }) })
-  const server = http.createServer(
+  return serve(
+    t,
     withSessions(sessions, async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
       const session = await getSession(req)
@@ -54,26 +54,21 @@ async function serve(t: TestContext, client: CachingClient): Promise<string> {
       res.end(JSON.stringify(session.toJSON()))
     }),
   )
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise((resolve) => server.close(resolve)))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-/** GET `path` with an optional cookie, bounded to 5 s so a hang fails the test. */
-async function get(base: string, path: string, cookie?: string) {
-  const response = await fetch(`${base}${path}`, {
-    headers: cookie ? { cookie } : {},
-    signal: AbortSignal.timeout(5000),
-  })
-  const text = await response.text()
-  return { status: response.status, text, setCookie: response.headers.getSetCookie() }
-}
+/** GET `path` with an optional cookie. */
+const get = (base: string, path: string, cookie?: string) =>
+  send(`${base}${path}`, { headers: cookie ? { cookie } : {} })
+
+/** The first Set-Cookie's `name=value`. */
+const cookieOf = (result: { rawSetCookies: string[] }): string =>
+  (result.rawSetCookies[0] ?? '').split(';')[0] as string
 
 /** The session's data as `base` answers it for `cookie` (asserting a 200). */
 async function data(base: string, cookie: string): Promise<unknown> {
   const response = await get(base, '/get', cookie)
-  assert.equal(response.status, 200, response.text)
-  return JSON.parse(response.text)
+  assert.equal(response.status, 200, response.body)
+  return JSON.parse(response.body)
 }
 
 /** Resolves once `check()` resolves true; fails after `timeout` ms. */
@@ -90,11 +85,10 @@ describe('the redis store on node-redis with client-side caching', () => {
     const server = await startRedis(t)
     if (server === null) return
     const clientA = await cachingClient(t, server.url)
-    const a = await serve(t, clientA)
-    const b = await serve(t, await cachingClient(t, server.url))
+    const a = await app(t, clientA)
+    const b = await app(t, await cachingClient(t, server.url))
 
-    const first = await get(a, '/set?key=user&value=alice')
-    const cookie = (first.setCookie[0] ?? '').split(';')[0] as string
+    const cookie = cookieOf(await get(a, '/set?key=user&value=alice'))
     assert.ok(cookie, 'instance A set a session cookie')
     assert.deepEqual(await data(a, cookie), { user: 'alice' })
     const hits = clientA.clientSideCache?.stats().hitCount ?? 0
@@ -119,10 +113,8 @@ describe('the redis store on node-redis with client-side caching', () => {
     const server = await startRedis(t)
     if (server === null) return
     const client = await cachingClient(t, server.url)
-    const base = await serve(t, client)
-    const cookie = ((await get(base, '/set?key=user&value=alice')).setCookie[0] ?? '').split(
-      ';',
-    )[0] as string
+    const base = await app(t, client)
+    const cookie = cookieOf(await get(base, '/set?key=user&value=alice'))
     assert.deepEqual(await data(base, cookie), { user: 'alice' })
     assert.deepEqual(await data(base, cookie), { user: 'alice' })
     assert.ok((client.clientSideCache?.size() ?? 0) > 0, 'the session is in the cache')
@@ -134,7 +126,7 @@ describe('the redis store on node-redis with client-side caching', () => {
     for (let i = 0; i < 5; i++) {
       const response = await get(base, '/get', cookie)
       assert.equal(response.status, 503)
-      assert.doesNotMatch(response.text, /alice/)
+      assert.doesNotMatch(response.body, /alice/)
     }
   })
 })
