@@ -76,7 +76,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --profile LIST      servers to CPU-profile after their rounds (each scenario, see below)
   --profile-seconds S seconds of load per profiled scenario, 1 to 30 (default 5)
   --scale-sessions N  sessions in the scale run's stores, 1000 to 2000000 (default 1000000)
-  --out FILE          the JSON results (default bench/results/latest.json)
+  --out FILE          the JSON results (default bench/results/latest.json; every run also keeps
+                      a copy in runs/ beside it)
   --reuse-build       keep the previous run's compiled servers
   --server-node-options TEXT
                       NODE_OPTIONS of every server process (for example --max-semi-space-size=32)

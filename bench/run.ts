@@ -228,9 +228,20 @@ async function main(): Promise<void> {
       slices: result.slices,
     })),
   }
-  writeFileSync(config.out, `${JSON.stringify(json, null, 1)}\n`)
-  writeFileSync(config.out.replace(/\.json$/, '.md'), `${printed.join('\n')}\n`)
-  log(`results:  ${relative(process.cwd(), config.out)} (and .md)`)
+  // The next run overwrites `out`, a small one too: every run also keeps a copy of its own.
+  const kept = join(
+    dirname(config.out),
+    'runs',
+    `${json.date.replace(/[:.]/g, '-')}-${json.commit.split(/[ ,]/)[0]}.json`,
+  )
+  mkdirSync(dirname(kept), { recursive: true })
+  for (const file of [config.out, kept]) {
+    writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`)
+    writeFileSync(file.replace(/\.json$/, '.md'), `${printed.join('\n')}\n`)
+  }
+  log(
+    `results:  ${relative(process.cwd(), config.out)} (and .md), kept as ${relative(process.cwd(), kept)}`,
+  )
 }
 
 main().catch((error: unknown) => {
