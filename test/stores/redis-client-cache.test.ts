@@ -18,6 +18,7 @@ import { createRedisStore } from '../../src/stores/redis.ts'
 import { send, serve } from '../support/http.ts'
 import { ignore, reconnect } from '../support/redis-clients.ts'
 import { startRedis } from '../support/redis-server.ts'
+import { eventually } from '../support/store-helpers.ts'
 
 /** A node-redis client with client-side caching, set up as the store's TSDoc advises. */
 async function cachingClient(t: TestContext, url: string) {
@@ -69,15 +70,6 @@ async function data(base: string, cookie: string): Promise<unknown> {
   const response = await get(base, '/get', cookie)
   assert.equal(response.status, 200, response.body)
   return JSON.parse(response.body)
-}
-
-/** Resolves once `check()` resolves true; fails after `timeout` ms. */
-async function eventually(check: () => Promise<boolean>, timeout = 2000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 describe('the redis store on node-redis with client-side caching', () => {

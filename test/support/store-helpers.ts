@@ -114,10 +114,13 @@ export function assertGone(result: PatchResult): void {
   assert.deepEqual(result, { ok: false, reason: 'gone' })
 }
 
-/** Resolves once `check()` is true, or fails after `timeout` ms. */
-export async function eventually(check: () => boolean, timeout = 2000): Promise<void> {
+/** Resolves once `check()` is (or resolves) true, or fails after `timeout` ms. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeout = 2000,
+): Promise<void> {
   const deadline = Date.now() + timeout
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`condition not met within ${timeout} ms`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
