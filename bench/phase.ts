@@ -133,6 +133,10 @@ async function profile(
   return lines
 }
 
+/** The rotating cookies each server of the phase gets: none when no scenario rotates. */
+const rotatingCookies = (phase: Phase, config: Config): number =>
+  phase.scenarios.some((s) => s.rotate) ? config.cookies : 0
+
 /** Starts a server (sessionware's create their sessions in-process) and gets its cookies. */
 async function launch(
   target: Target,
@@ -143,7 +147,7 @@ async function launch(
   cpus: Cpus,
   env: Record<string, string>,
 ): Promise<{ server: RunningServer; prepared: Prepared; startSeconds: number }> {
-  const rotating = phase.scenarios.some((s) => s.rotate) ? config.cookies : 0
+  const rotating = rotatingCookies(phase, config)
   // The scale servers fill their stores in-process (bench/servers/prefill.ts).
   const count = target.prefill === SCALE_SESSIONS ? config.scaleSessions : (target.prefill ?? 0)
   const started = Date.now()
@@ -203,7 +207,7 @@ export async function runPhase(
           `prefill:  ${target.name}: ${p.sessions.toLocaleString('en')} sessions (${p.created.toLocaleString('en')} created one by one) in ${l.startSeconds.toFixed(0)} s`,
         )
       }
-      if (l.prepared.cookies < (phase.scenarios.some((s) => s.rotate) ? config.cookies : 0)) {
+      if (l.prepared.cookies < rotatingCookies(phase, config)) {
         notes.push(
           `${target.name}: only ${l.prepared.cookies} rotating cookies (mint bound ${config.mintTimeout} s)`,
         )

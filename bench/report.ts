@@ -125,15 +125,16 @@ export function goalResults(input: ReportInput): GoalResult[] {
           ? input.ratios.compare(goal.ceiling, goal.versus, scenario, 'rps')
           : undefined
       const pass = s.median >= goal.min
+      const ceilingMedian = ceiling?.median ?? Number.NaN
       out.push({
         goal,
         scenario,
         ...s,
         cpuMedian: cpu?.median ?? Number.NaN,
-        ceiling: ceiling?.median ?? Number.NaN,
+        ceiling: ceilingMedian,
         pass,
         // A ceiling that was not measured (NaN) compares false: never beyond it.
-        beyondCeiling: !pass && (ceiling?.median ?? Number.NaN) < goal.min,
+        beyondCeiling: !pass && ceilingMedian < goal.min,
       })
     }
   }

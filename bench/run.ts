@@ -235,9 +235,11 @@ async function main(): Promise<void> {
     `${json.date.replace(/[:.]/g, '-')}-${json.commit.split(/[ ,]/)[0]}.json`,
   )
   mkdirSync(dirname(kept), { recursive: true })
+  const text = `${JSON.stringify(json, null, 1)}\n`
+  const tables = `${printed.join('\n')}\n`
   for (const file of [config.out, kept]) {
-    writeFileSync(file, `${JSON.stringify(json, null, 1)}\n`)
-    writeFileSync(file.replace(/\.json$/, '.md'), `${printed.join('\n')}\n`)
+    writeFileSync(file, text)
+    writeFileSync(file.replace(/\.json$/, '.md'), tables)
   }
   log(
     `results:  ${relative(process.cwd(), config.out)} (and .md), kept as ${relative(process.cwd(), kept)}`,
