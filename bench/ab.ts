@@ -15,7 +15,9 @@
  * ```
  *
  * A variant is a comma-separated list of `@<git ref>` (that commit, built in a git worktree under
- * bench/results/ab; without one, the working tree) and `NAME=value` environment variables. Each
+ * bench/results/ab; without one, the working tree), `NAME=value` environment variables and at most
+ * one server's name (instead of `--target`: `--a node --b sessionware-sealed` compares a server
+ * with bare node:http by CPU time per request, which varies far less than req/s). Each
  * variant mints its own cookies (`--cookies` rotating ones; 0: the seed cookie alone). The server
  * runs on CPU 0, wrk and redis-server on CPU 1, as in `npm run bench`.
  *
@@ -37,7 +39,7 @@ import {
   stopServer,
 } from './processes.ts'
 import { killRedisServers, type RedisServer, startRedis } from './redis-server.ts'
-import { needsPostgres, needsRedis, type Route, targetByName } from './targets.ts'
+import { needsPostgres, needsRedis, type Route, type Target, targetByName } from './targets.ts'
 
 const { values } = parseArgs({
   options: {
@@ -71,10 +73,11 @@ const connections = bounded('connections', values.connections, 1, 256)
 const processes = bounded('processes', values.processes, 1, rounds)
 wrkVersion()
 
-/** One variant: the server build it runs and the environment it gets. */
+/** One variant: the server build it runs, the server it starts and the environment it gets. */
 interface Variant {
   readonly label: string
   readonly entry: string
+  readonly target: Target
   readonly env: Record<string, string>
 }
 
@@ -110,20 +113,27 @@ function buildRef(ref: string): string {
 let workingTree: string | undefined
 function variant(spec: string, name: string): Variant {
   let entry: string | undefined
+  let server = target as Target
   const env: Record<string, string> = {}
   for (const part of spec.split(',').filter(Boolean)) {
     if (part.startsWith('@')) entry = buildRef(part.slice(1))
-    else {
+    else if (part.includes('=')) {
       const eq = part.indexOf('=')
-      if (eq <= 0) throw new Error(`--${name}: ${part} is neither @<ref> nor NAME=value`)
+      if (eq === 0) throw new Error(`--${name}: ${part} has no variable name`)
       env[part.slice(0, eq)] = part.slice(eq + 1)
+    } else {
+      const other = targetByName(part)
+      if (other === undefined || needsPostgres(other)) {
+        throw new Error(`--${name}: ${part} is neither @<ref>, NAME=value nor a server's name`)
+      }
+      server = other
     }
   }
   if (entry === undefined) {
     workingTree ??= buildServers(false)
     entry = workingTree
   }
-  return { label: spec || 'working tree', entry, env }
+  return { label: spec || 'working tree', entry, target: server, env }
 }
 
 const median = (xs: number[]): number => {
@@ -144,8 +154,7 @@ async function main(): Promise<void> {
   const micros: number[][] = [[], []]
   const rps: number[][] = [[], []]
   try {
-    const t = target as NonNullable<typeof target>
-    if (needsRedis(t)) redis = await startRedis(dir, 1)
+    if (variants.some((v) => needsRedis(v.target))) redis = await startRedis(dir, 1)
     // Fresh processes for each block of rounds: one process of a variant can run a few percent
     // faster or slower than another of the same code ("process luck"), so no variant keeps one.
     let round = 0
@@ -154,7 +163,7 @@ async function main(): Promise<void> {
       servers = []
       for (const [i, v] of variants.entries()) {
         const env = { ...v.env, ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) }
-        const server = await startServer(v.entry, t, { cpu: 0, env, readySeconds: 60 })
+        const server = await startServer(v.entry, v.target, { cpu: 0, env, readySeconds: 60 })
         servers.push(server)
         const sub = join(dir, `${block}-${i}`)
         mkdirSync(sub)
@@ -194,7 +203,7 @@ async function main(): Promise<void> {
     }
     const [a, b] = micros as [number[], number[]]
     console.log(
-      `${target?.name} /${route}, ${cookies} rotating cookies, ${rounds} rounds of ${seconds} s, ${processes} process pairs`,
+      `${[...new Set(variants.map((v) => v.target.name))].join(' against ')} /${route}, ${cookies} rotating cookies, ${rounds} rounds of ${seconds} s, ${processes} process pairs`,
     )
     for (const [i, v] of variants.entries()) {
       console.log(
