@@ -110,6 +110,7 @@ export function createJwtCodec(options: JwtCodecOptions): CookieCodec {
 
   return Object.freeze({
     name: 'jwt',
+    uriSafe: true,
 
     encode(payload: string): string {
       if (typeof payload !== 'string' || payload.charCodeAt(0) !== OPEN_BRACE) {

@@ -70,6 +70,7 @@ export function createSignedCodec(options: SignedCodecOptions): CookieCodec {
 
   return Object.freeze({
     name: 'signed',
+    uriSafe: true,
 
     encode(payload: string): string {
       const signed = Buffer.from(payload, 'utf8').toString('base64url') + suffix

@@ -77,7 +77,9 @@ function cookies(
     const left = state.deadline(state, now) - now
     if (Number.isFinite(left)) maxAge = Math.max(0, Math.ceil(left / 1000))
   }
-  return [setCookie(options.cookie, value, maxAge, secure(options, rs), now)]
+  return [
+    setCookie(options.cookie, value, maxAge, secure(options, rs), now, options.storage.uriSafe),
+  ]
 }
 
 /** The steps that write the session's record, which then carries the client (`clientInfo`). */

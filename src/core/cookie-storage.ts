@@ -146,6 +146,7 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   return Object.freeze({
     kind: 'cookie' as const,
     store: undefined,
+    uriSafe: codec.uriSafe === true,
     read(value: string, now: number): LoadedSession | InvalidCookieReason {
       let payload: string
       let rotated: boolean

@@ -121,6 +121,7 @@ function withValue(header: string, options: ResolvedCookieOptions, value: string
 
 /**
  * Serializes a Set-Cookie header. `maxAge` in seconds (undefined: browser-session cookie).
+ * `uriSafe`: the value holds only characters `encodeURIComponent` keeps (not scanned again).
  *
  * @throws {SessionCookieTooLargeError} when the header would pass {@link MAX_COOKIE_BYTES}.
  */
@@ -130,6 +131,7 @@ export function setCookie(
   maxAge: number | undefined,
   secure: boolean,
   now: number,
+  uriSafe = false,
 ): string {
   const layout = cookieLayout(options, secure)
   const expiresMs = maxAge === undefined ? 0 : now + maxAge * 1000
@@ -141,7 +143,8 @@ export function setCookie(
     (maxAge === undefined || Number.isInteger(maxAge))
   ) {
     // The usual case: the fixed attributes as serialized once, the date as formatted this second.
-    const text = options.encoding === 'uri' ? uriValue(value) : quotedValue(options, value)
+    const text =
+      options.encoding !== 'uri' ? quotedValue(options, value) : uriSafe ? value : uriValue(value)
     header =
       maxAge === undefined
         ? `${options.name}=${text}${layout.middle}${layout.tail}`

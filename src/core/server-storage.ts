@@ -319,6 +319,8 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
 
   const storage: SessionStorage = {
     kind: 'server',
+    // Ids are ID_FORMAT's characters, all of which encodeURIComponent keeps.
+    uriSafe: true,
     store,
     read(
       value: string,

@@ -66,6 +66,11 @@ export interface SessionStorage {
   rekey(state: SessionState): void
   /** The value of the session cookie for the state: its id, or the encoded session. */
   cookieValue(state: SessionState, now: number): string
+  /**
+   * True when every `cookieValue` is made of characters `encodeURIComponent` leaves as they are
+   * (session ids; a codec's values when it says so), so the Set-Cookie writer need not scan it.
+   */
+  readonly uriSafe: boolean
   /** Inserts the state as a new record under its id. */
   create(state: SessionState, now: number): Promise<void>
   /** Applies the state's changes (or, with `timesOnly`, its new times) to its record. */

@@ -13,6 +13,7 @@
 
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import fc from 'fast-check'
 import type { CookieCodec } from '../../src/core/types.ts'
 import { SessionDecodeError } from '../../src/errors.ts'
 
@@ -116,6 +117,18 @@ export function runCodecSuite(name: string, codec: CookieCodec, options: CodecSu
     assert.match(codec.encode(UNICODE), COOKIE_OCTETS)
     if (create) assert.match(codec.encode(''), COOKIE_OCTETS)
   })
+
+  if (codec.uriSafe === true) {
+    it('writes only what encodeURIComponent keeps, as its uriSafe says', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' })), (text) => {
+          const value = codec.encode(`{"s":${JSON.stringify(text)}}`)
+          assert.equal(encodeURIComponent(value), value)
+        }),
+        { numRuns: 200 },
+      )
+    })
+  }
 
   it('rejects an empty value as malformed', () => {
     assert.equal(decodeError(() => codec.decode('')).reason, 'malformed')
