@@ -63,6 +63,11 @@ export interface StartOptions {
   readonly env: Record<string, string>
   /** Seconds to wait for the ready message (a prefill takes a while). */
   readonly readySeconds: number
+  /**
+   * A command that runs node (its arguments follow), instead of running node directly: valgrind
+   * for bench/instructions.ts. Not combined with `cpu`.
+   */
+  readonly launcher?: readonly string[]
 }
 
 /** Starts one server and waits for its ready message. */
@@ -73,10 +78,11 @@ export function startServer(
 ): Promise<RunningServer> {
   const nodeArgs = target.prefill === undefined ? [] : ['--expose-gc', '--max-old-space-size=8192']
   const args = [...nodeArgs, entry, target.name]
-  const pinned = options.cpu !== undefined
+  const [command, ...prefix] =
+    options.launcher ?? (options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)])
   const child = spawn(
-    pinned ? 'taskset' : process.execPath,
-    pinned ? ['-c', String(options.cpu), process.execPath, ...args] : args,
+    command ?? process.execPath,
+    command === undefined ? args : [...prefix, process.execPath, ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
