@@ -31,7 +31,7 @@ import { SessionConfigError, SessionDecodeError } from '../errors.ts'
 import { gcmOpen, gcmSeal } from '../lib/aes-gcm.ts'
 import { createKeyRing, KID_LENGTH, type RingKey } from '../lib/keys.ts'
 import { randomPool } from '../lib/random-pool.ts'
-import { decodeStrictPart, MAX_TOKEN_LENGTH, malformed, tokenProblem } from '../lib/token.ts'
+import { decodeTokenPart, MAX_TOKEN_LENGTH, malformed, tokenProblem } from '../lib/token.ts'
 import {
   chooseXChaCha,
   type XChaCha20Poly1305,
@@ -98,10 +98,10 @@ export interface SealedCodec extends CookieCodec {
 const GCM_INFO = 'sessionware sealed v1'
 /** HKDF info of the XChaCha20-Poly1305 format. */
 const XCHACHA_INFO = 'sessionware sealed v2'
+/** The key id, `.` or `~`, base64url digits: the shape of both formats. */
+const SEALED_TOKEN = /^[A-Za-z0-9_-]{6}[.~][A-Za-z0-9_-]+$/
 /** `~`, the separator of the XChaCha20-Poly1305 format. */
 const TILDE = 0x7e
-/** `.`, the separator of the AES-256-GCM format. */
-const DOT = 0x2e
 /** How many nonces one refill of the nonce pool holds. */
 const NONCE_POOL_SIZE = 256
 
@@ -170,7 +170,7 @@ export function createSealedCodec(options: SealedCodecOptions): SealedCodec {
   }
 
   function openXChaCha(value: string): DecodedCookie {
-    const box = decodeStrictPart(value.slice(KID_LENGTH + 1))
+    const box = decodeTokenPart(value.slice(KID_LENGTH + 1))
     if (box === null) throw malformed('sealed data is not canonical base64url')
     if (box.length < XNONCE_BYTES + XTAG_BYTES) throw malformed('sealed data is too short')
     const key = xKeys.get(value.slice(0, KID_LENGTH))
@@ -189,7 +189,7 @@ export function createSealedCodec(options: SealedCodecOptions): SealedCodec {
   }
 
   function openGcm(value: string): DecodedCookie {
-    const sealed = decodeStrictPart(value.slice(KID_LENGTH + 1))
+    const sealed = decodeTokenPart(value.slice(KID_LENGTH + 1))
     if (sealed === null) throw malformed('sealed data is not canonical base64url')
     if (sealed.length < 12 + 16) throw malformed('sealed data is too short')
     const key = gcmRing.byKid.get(value.slice(0, KID_LENGTH))
@@ -216,19 +216,16 @@ export function createSealedCodec(options: SealedCodecOptions): SealedCodec {
     },
 
     decode(value: string): DecodedCookie {
-      // The shape: a key id, `~` or `.`, then data. The data's characters are checked as it is
-      // decoded (strictly, canonical base64url only); a key id with other characters is no key's.
-      const separator = typeof value === 'string' ? value.charCodeAt(KID_LENGTH) : Number.NaN
       if (
-        (separator !== TILDE && separator !== DOT) ||
-        value.length <= KID_LENGTH + 1 ||
-        value.length > MAX_TOKEN_LENGTH
+        typeof value !== 'string' ||
+        value.length > MAX_TOKEN_LENGTH ||
+        !SEALED_TOKEN.test(value)
       ) {
         throw malformed(
           tokenProblem(value) ?? 'expected <key id>~<sealed data> or <key id>.<sealed data>',
         )
       }
-      return separator === TILDE ? openXChaCha(value) : openGcm(value)
+      return value.charCodeAt(KID_LENGTH) === TILDE ? openXChaCha(value) : openGcm(value)
     },
   })
 }

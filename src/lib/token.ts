@@ -65,40 +65,6 @@ export function decodeTokenPart(part: string): Buffer | null {
   return Buffer.from(part, 'base64url')
 }
 
-/**
- * {@link decodeTokenPart} for a part whose characters were not checked first: the same bytes for a
- * canonical base64url part, null for anything else, without a scan by regular expression (on a
- * 250-character part that scan costs as much as the decoding). Decoders also accept `+`, `/` and
- * `=`, refused here, and node's and Bun's read a character above U+00FF by its low byte (`ő` as
- * `Q`), so anything but ASCII is refused too; every other character they skip or stop at, so it
- * leaves fewer bytes than the part's length carries, which is checked.
- */
-export function decodeStrictPart(part: string): Buffer | null {
-  const length = part.length
-  const rest = length % 4
-  if (
-    rest === 1 ||
-    part.includes('+') ||
-    part.includes('/') ||
-    part.includes('=') ||
-    Buffer.byteLength(part, 'utf8') !== length
-  ) {
-    return null
-  }
-  let bytes: Buffer
-  try {
-    bytes = Buffer.from(part, 'base64url')
-  } catch {
-    return null // a runtime whose decoder throws on a character outside the alphabet
-  }
-  if (bytes.length !== (length >> 2) * 3 + (rest === 0 ? 0 : rest - 1)) return null
-  if (rest !== 0) {
-    const last = digitValue(part.charCodeAt(length - 1))
-    if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return null
-  }
-  return bytes
-}
-
 /** A `malformed` decode error with a message for the CLI and debug hooks. */
 export function malformed(message: string): SessionDecodeError {
   return new SessionDecodeError('malformed', `session cookie rejected: malformed (${message})`)
