@@ -30,6 +30,7 @@ import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { prepare } from './client.ts'
 import { runLoad, wrkVersion } from './load.ts'
+import { bounded } from './options.ts'
 import {
   buildServers,
   cpuSeconds,
@@ -61,16 +62,11 @@ if (target === undefined)
 if (needsPostgres(target)) throw new Error('bench/ab.ts does not start PostgreSQL')
 const route = values.route as Route
 if (!['none', 'read', 'write'].includes(route)) throw new Error('--route: none, read or write')
-const bounded = (name: string, text: string, min: number, max: number): number => {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: ${min} to ${max}`)
-  return n
-}
-const cookies = bounded('cookies', values.cookies, 0, 20_000)
-const rounds = bounded('rounds', values.rounds, 1, 30)
-const seconds = bounded('seconds', values.seconds, 1, 10)
-const connections = bounded('connections', values.connections, 1, 256)
-const processes = bounded('processes', values.processes, 1, rounds)
+const cookies = bounded('cookies', values.cookies, Number.NaN, 0, 20_000)
+const rounds = bounded('rounds', values.rounds, Number.NaN, 1, 30)
+const seconds = bounded('seconds', values.seconds, Number.NaN, 1, 10)
+const connections = bounded('connections', values.connections, Number.NaN, 1, 256)
+const processes = bounded('processes', values.processes, Number.NaN, 1, rounds)
 wrkVersion()
 
 /** One variant: the server build it runs, the server it starts and the environment it gets. */

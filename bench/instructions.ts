@@ -22,11 +22,12 @@
  */
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { prepare } from './client.ts'
+import { bounded } from './options.ts'
 import { buildServers, ROOT, type RunningServer, startServer, stopServer } from './processes.ts'
 import { killRedisServers, type RedisServer, startRedis } from './redis-server.ts'
 import {
@@ -65,15 +66,10 @@ const { values } = parseArgs({
   },
 })
 
-const bounded = (name: string, text: string, min: number, max: number): number => {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: ${min} to ${max}`)
-  return n
-}
-const requests = bounded('requests', values.requests, 1000, 100_000)
-const warmup = bounded('warmup', values.warmup, 0, 100_000)
-const cookies = bounded('cookies', values.cookies, 1, 20_000)
-const repeats = bounded('repeats', values.repeats, 1, 5)
+const requests = bounded('requests', values.requests, Number.NaN, 1000, 100_000)
+const warmup = bounded('warmup', values.warmup, Number.NaN, 0, 100_000)
+const cookies = bounded('cookies', values.cookies, Number.NaN, 1, 20_000)
+const repeats = bounded('repeats', values.repeats, Number.NaN, 1, 5)
 const scenarios: Scenario[] = values.routes.split(',').map((name) => {
   const scenario = SCENARIOS.find((s) => s.name === name)
   if (scenario === undefined) {
@@ -194,9 +190,9 @@ async function measure(entry: string, target: Target, dir: string, redis: RedisS
 }
 
 async function main(): Promise<void> {
-  const entry = values['reuse-build'] ? buildServers(true) : buildServers(false)
+  const entry = buildServers(values['reuse-build'])
   const resultsDir = join(ROOT, 'bench', 'results')
-  if (!existsSync(resultsDir)) mkdirSync(resultsDir, { recursive: true })
+  mkdirSync(resultsDir, { recursive: true })
   const dir = mkdtempSync(join(resultsDir, 'instructions-'))
   let redis: RedisServer | undefined
   const results = new Map<string, Counts>()

@@ -84,7 +84,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --list              print the servers and goals, then exit
   --help              this text`
 
-function bounded(
+/** An integer option from `min` to `max` (`fallback` when absent); throws naming the option. */
+export function bounded(
   name: string,
   raw: string | undefined,
   fallback: number,
