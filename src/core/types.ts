@@ -68,8 +68,9 @@ export interface CookieCodec {
    * True when every value `encode` returns is made of characters `encodeURIComponent` leaves as
    * they are (`A`–`Z`, `a`–`z`, `0`–`9`, `-_.!~*'()`), as base64url tokens are: the Set-Cookie
    * writer then does not scan each new value for characters to escape (with the default `'uri'`
-   * cookie encoding). A codec that sets it and writes any other character gets a value that no
-   * longer reads back. Absent: false, every value is scanned.
+   * cookie encoding). A codec that sets it and still writes another character sends it unescaped:
+   * a `;` or a space would end the value and let the rest read as cookie attributes, so set it only
+   * for an alphabet that cannot hold them. Absent: false, every value is scanned.
    */
   readonly uriSafe?: boolean
 }

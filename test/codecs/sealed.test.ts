@@ -87,8 +87,8 @@ describe('sealed codec', () => {
 
   it('reads a token only as it was written: any other spelling of its data is malformed', () => {
     // Decoders also accept `+`, `/`, `=`, skip or stop at other characters, and read a wide one
-    // by its low byte: none of that may read back, in either format. Property-based: an insertion or a replacement anywhere in the
-    // data, with a character from outside base64url or from it.
+    // by its low byte: none of that may read back, in either format. Property-based: an insertion
+    // or a replacement anywhere in the data, with a character from outside base64url or from it.
     const aes = createSealedCodec({ keys: [KEY], cipher: 'aes-256-gcm' })
     const hostile = [
       '+',
