@@ -10,13 +10,21 @@
  * node --import tsx bench/instructions.ts --only node,sessionware-sealed --routes write
  * ```
  *
- * Per server: start it under callgrind with counting off, mint its cookies over HTTP (as
- * `npm run bench` does), send `--warmup` requests per scenario, then count `--requests` requests of
- * each scenario, `--repeats` times, with eight keep-alive connections from this process. Bare
- * node:http always runs first: each count is also printed as bare node:http's count over it, the
- * ratio a run would read if time followed instructions. The figure is the least of the counts: a
- * count above it had a compilation (V8 optimizing or re-optimizing a function, tens of millions
- * of instructions) or a major collection fall into its window; the range is printed beside it.
+ * Per server, in each of `--processes` fresh processes: start it under callgrind with counting off,
+ * mint its cookies over HTTP (as `npm run bench` does), send `--warmup` requests per scenario (more
+ * in each further process, so that no two processes share a history), leave it idle for
+ * `--settle` seconds so that V8's background compilations finish (callgrind runs one thread at a
+ * time, and they wait for the main thread to idle), then count `--requests` requests of each
+ * scenario, `--repeats` times, with eight keep-alive connections from this process. The count is
+ * the main thread's (the request's work, its garbage collection included); what V8's helper
+ * threads ran in the window (compiling, concurrent marking) is printed beside it.
+ *
+ * Bare node:http always runs first: each figure is also printed as bare node:http's over it, the
+ * ratio a run would read if time followed instructions. The figure is the least of a server's
+ * counts; the least count of each process is printed beside it, because processes of one build
+ * differ: V8 may compile a hot function of node's own (`process.nextTick`, inlined into its
+ * streams) into code that defines the tick object's symbol-keyed properties through its runtime,
+ * about 35,000 instructions more per request, and keeps it for the life of the process.
  *
  * @module
  */
@@ -61,8 +69,11 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '5000' },
     warmup: { type: 'string', default: '8000' },
     cookies: { type: 'string', default: '2000' },
-    repeats: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '2' },
+    processes: { type: 'string', default: '2' },
+    settle: { type: 'string', default: '5' },
     'reuse-build': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
 })
 
@@ -70,6 +81,10 @@ const requests = bounded('requests', values.requests, Number.NaN, 1000, 100_000)
 const warmup = bounded('warmup', values.warmup, Number.NaN, 0, 100_000)
 const cookies = bounded('cookies', values.cookies, Number.NaN, 1, 20_000)
 const repeats = bounded('repeats', values.repeats, Number.NaN, 1, 5)
+const processes = bounded('processes', values.processes, Number.NaN, 1, 5)
+const settle = bounded('settle', values.settle, Number.NaN, 0, 60)
+/** More warm-up requests per scenario in each further process: a different history for each. */
+const WARMUP_STEP = 1000
 const scenarios: Scenario[] = values.routes.split(',').map((name) => {
   const scenario = SCENARIOS.find((s) => s.name === name)
   if (scenario === undefined) {
@@ -131,24 +146,42 @@ const control = (server: RunningServer, ...args: string[]): void => {
   execFileSync('callgrind_control', [...args, String(server.child.pid)], { stdio: 'pipe' })
 }
 
-/** The instructions of every dump in `dir` not read before. */
-function newInstructions(dir: string, seen: Set<string>): number {
-  let total = 0
+/** Instructions of the main thread and of all other threads. */
+interface Split {
+  main: number
+  other: number
+}
+
+/**
+ * The instructions of every dump in `dir` not read before. callgrind writes one file per thread
+ * (`--separate-threads`): `callgrind.<pid>.<dump>-<thread>`, the main thread being `01`.
+ */
+function newInstructions(dir: string, seen: Set<string>): Split {
+  const split: Split = { main: 0, other: 0 }
   for (const file of readdirSync(dir)) {
     if (seen.has(file) || !file.startsWith('callgrind.')) continue
     seen.add(file)
     // `totals:` closes a dump; its `summary:` line can read 0 after `--zero`.
     const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
-    if (totals) total += Number(totals[1])
+    if (totals === null) continue
+    if (file.endsWith('-01')) split.main += Number(totals[1])
+    else split.other += Number(totals[1])
   }
-  return total
+  return split
 }
 
-/** Counts per scenario name, in thousands of instructions per request, one per repeat. */
+/** A process's main-thread counts per scenario name, in thousands of instructions per request. */
 type Counts = Map<string, number[]>
 
-async function measure(entry: string, target: Target, dir: string, redis: RedisServer | undefined) {
-  const out = join(dir, target.name)
+/** Measures `target` in one fresh process; `index` counts the processes before it. */
+async function measure(
+  entry: string,
+  target: Target,
+  dir: string,
+  redis: RedisServer | undefined,
+  index: number,
+): Promise<Counts> {
+  const out = join(dir, `${target.name}-${index}`)
   mkdirSync(out)
   const server = await startServer(entry, target, {
     cpu: undefined,
@@ -158,6 +191,7 @@ async function measure(entry: string, target: Target, dir: string, redis: RedisS
       'valgrind',
       '--tool=callgrind',
       '--instr-atstart=no',
+      '--separate-threads=yes',
       `--callgrind-out-file=${join(out, 'callgrind.%p')}`,
     ],
   })
@@ -168,7 +202,9 @@ async function measure(entry: string, target: Target, dir: string, redis: RedisS
     const one = lines(prepared.oneFile)
     const many = lines(prepared.manyFile)
     const cookiesOf = (s: Scenario) => (s.rotate ? many : one)
-    for (const s of scenarios) await drive(server.port, `/${s.route}`, cookiesOf(s), warmup)
+    const warm = warmup + index * WARMUP_STEP
+    for (const s of scenarios) await drive(server.port, `/${s.route}`, cookiesOf(s), warm)
+    await new Promise((resolve) => setTimeout(resolve, settle * 1000))
     const seen = new Set<string>()
     newInstructions(out, seen)
     for (let r = 0; r < repeats; r++) {
@@ -178,9 +214,12 @@ async function measure(entry: string, target: Target, dir: string, redis: RedisS
         await drive(server.port, `/${s.route}`, cookiesOf(s), requests)
         control(server, '-i', 'off')
         control(server, '--dump')
-        const k = newInstructions(out, seen) / requests / 1000
+        const split = newInstructions(out, seen)
+        const k = split.main / requests / 1000
         counts.set(s.name, [...(counts.get(s.name) ?? []), k])
-        console.log(`  ${target.name} ${s.name}: ${k.toFixed(1)} k instructions per request`)
+        console.log(
+          `  ${target.name} #${index + 1} ${s.name}: ${k.toFixed(1)} k instructions per request (other threads ${(split.other / requests / 1000).toFixed(1)} k)`,
+        )
       }
     }
   } finally {
@@ -195,34 +234,39 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true })
   const dir = mkdtempSync(join(resultsDir, 'instructions-'))
   let redis: RedisServer | undefined
-  const results = new Map<string, Counts>()
+  const results = new Map<string, Counts[]>()
   try {
     if (servers.some(needsRedis)) redis = await startRedis(dir, undefined)
     for (const target of servers) {
       console.log(`${target.name} (${target.label}) under callgrind…`)
-      results.set(target.name, await measure(entry, target, dir, redis))
+      const runs: Counts[] = []
+      for (let i = 0; i < processes; i++) runs.push(await measure(entry, target, dir, redis, i))
+      results.set(target.name, runs)
     }
   } finally {
     await redis?.stop()
     killRedisServers()
-    rmSync(dir, { recursive: true, force: true })
+    if (values.keep) console.log(`callgrind's files: ${dir}`)
+    else rmSync(dir, { recursive: true, force: true })
   }
-  const bare = results.get(PAIR) as Counts
-  const cell = (counts: Counts, s: Scenario): string => {
-    const ks = counts.get(s.name) ?? []
-    const k = Math.min(...ks)
-    const range =
-      ks.length > 1 ? ` (${Math.min(...ks).toFixed(1)}–${Math.max(...ks).toFixed(1)})` : ''
-    return `${k.toFixed(1)}${range} · ${(Math.min(...(bare.get(s.name) ?? [])) / k).toFixed(2)}`
+  /** The least count of each process, for one scenario. */
+  const leasts = (runs: Counts[], s: Scenario): number[] =>
+    runs.map((counts) => Math.min(...(counts.get(s.name) ?? [])))
+  const bare = results.get(PAIR) as Counts[]
+  const cell = (runs: Counts[], s: Scenario): string => {
+    const each = leasts(runs, s)
+    const k = Math.min(...each)
+    const spread = each.length > 1 ? ` (${each.map((x) => x.toFixed(1)).join(' / ')})` : ''
+    return `${k.toFixed(1)}${spread} · ${(Math.min(...leasts(bare, s)) / k).toFixed(2)}`
   }
   console.log(
-    `\nThousands of instructions per request, the least (min–max) of ${repeats} counts of ${requests.toLocaleString('en')} requests · bare node:http's least count over it\n`,
+    `\nThousands of main-thread instructions per request: the least count (each process's least) · bare node:http's least over it. ${processes} process(es) per server, ${repeats} count(s) of ${requests.toLocaleString('en')} requests per scenario each\n`,
   )
   console.log(`| server | ${scenarios.map((s) => s.name).join(' | ')} |`)
   console.log(`| --- | ${scenarios.map(() => '---:').join(' | ')} |`)
   for (const target of servers) {
-    const counts = results.get(target.name) as Counts
-    console.log(`| ${target.label} | ${scenarios.map((s) => cell(counts, s)).join(' | ')} |`)
+    const runs = results.get(target.name) as Counts[]
+    console.log(`| ${target.label} | ${scenarios.map((s) => cell(runs, s)).join(' | ')} |`)
   }
 }
 
