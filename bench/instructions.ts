@@ -16,8 +16,10 @@
  * `--settle` seconds so that V8's background compilations finish (callgrind runs one thread at a
  * time, and they wait for the main thread to idle), then count `--requests` requests of each
  * scenario, `--repeats` times, with eight keep-alive connections from this process. The count is
- * the main thread's (the request's work, its garbage collection included); what V8's helper
- * threads ran in the window (compiling, concurrent marking) is printed beside it.
+ * the main thread's outside garbage collection: how often V8 scavenges depends on how large it has
+ * grown the young generation, another state of the process (bare node:http, which keeps nothing,
+ * paid 4,000 instructions per request in scavenges, sessionware's servers 300 to 900). The
+ * collections' share, and what V8's helper threads ran in the window, are printed beside it.
  *
  * Bare node:http always runs first: each figure is also printed as bare node:http's over it, the
  * ratio a run would read if time followed instructions. The figure is the least of a server's
@@ -146,10 +148,28 @@ const control = (server: RunningServer, ...args: string[]): void => {
   execFileSync('callgrind_control', [...args, String(server.child.pid)], { stdio: 'pipe' })
 }
 
-/** Instructions of the main thread and of all other threads. */
+/** Instructions of the main thread, of its garbage collections, and of all other threads. */
 interface Split {
   main: number
+  gc: number
   other: number
+}
+
+/** Where V8's collections start, whatever asked for them (allocation, idle time, a task). */
+const COLLECT = 'v8::internal::Heap::CollectGarbage('
+
+/** The instructions spent in and under {@link COLLECT} in one dump, by `callgrind_annotate`. */
+function collected(file: string): number {
+  const annotated = execFileSync(
+    'callgrind_annotate',
+    ['--inclusive=yes', '--threshold=100', file],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  )
+  const line = annotated.split('\n').find((l) => l.includes(COLLECT))
+  return line === undefined ? 0 : Number(line.trim().split(' ')[0]?.replaceAll(',', ''))
 }
 
 /**
@@ -157,20 +177,26 @@ interface Split {
  * (`--separate-threads`): `callgrind.<pid>.<dump>-<thread>`, the main thread being `01`.
  */
 function newInstructions(dir: string, seen: Set<string>): Split {
-  const split: Split = { main: 0, other: 0 }
+  const split: Split = { main: 0, gc: 0, other: 0 }
   for (const file of readdirSync(dir)) {
     if (seen.has(file) || !file.startsWith('callgrind.')) continue
     seen.add(file)
     // `totals:` closes a dump; its `summary:` line can read 0 after `--zero`.
     const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
     if (totals === null) continue
-    if (file.endsWith('-01')) split.main += Number(totals[1])
-    else split.other += Number(totals[1])
+    if (!file.endsWith('-01')) split.other += Number(totals[1])
+    else {
+      split.main += Number(totals[1])
+      if (Number(totals[1]) > 0) split.gc += collected(join(dir, file))
+    }
   }
   return split
 }
 
-/** A process's main-thread counts per scenario name, in thousands of instructions per request. */
+/**
+ * A process's counts per scenario name: thousands of main-thread instructions per request outside
+ * garbage collection.
+ */
 type Counts = Map<string, number[]>
 
 /** Measures `target` in one fresh process; `index` counts the processes before it. */
@@ -215,10 +241,10 @@ async function measure(
         control(server, '-i', 'off')
         control(server, '--dump')
         const split = newInstructions(out, seen)
-        const k = split.main / requests / 1000
-        counts.set(s.name, [...(counts.get(s.name) ?? []), k])
+        const k = (n: number) => n / requests / 1000
+        counts.set(s.name, [...(counts.get(s.name) ?? []), k(split.main - split.gc)])
         console.log(
-          `  ${target.name} #${index + 1} ${s.name}: ${k.toFixed(1)} k instructions per request (other threads ${(split.other / requests / 1000).toFixed(1)} k)`,
+          `  ${target.name} #${index + 1} ${s.name}: ${k(split.main - split.gc).toFixed(1)} k instructions per request, garbage collection ${k(split.gc).toFixed(1)} k, other threads ${k(split.other).toFixed(1)} k`,
         )
       }
     }
@@ -260,7 +286,7 @@ async function main(): Promise<void> {
     return `${k.toFixed(1)}${spread} · ${(Math.min(...leasts(bare, s)) / k).toFixed(2)}`
   }
   console.log(
-    `\nThousands of main-thread instructions per request: the least count (each process's least) · bare node:http's least over it. ${processes} process(es) per server, ${repeats} count(s) of ${requests.toLocaleString('en')} requests per scenario each\n`,
+    `\nThousands of main-thread instructions per request outside garbage collection: the least count (each process's least) · bare node:http's least over it. ${processes} process(es) per server, ${repeats} count(s) of ${requests.toLocaleString('en')} requests per scenario each\n`,
   )
   console.log(`| server | ${scenarios.map((s) => s.name).join(' | ')} |`)
   console.log(`| --- | ${scenarios.map(() => '---:').join(' | ')} |`)
