@@ -184,10 +184,11 @@ function newInstructions(dir: string, seen: Set<string>): Split {
     // `totals:` closes a dump; its `summary:` line can read 0 after `--zero`.
     const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))
     if (totals === null) continue
-    if (!file.endsWith('-01')) split.other += Number(totals[1])
+    const count = Number(totals[1])
+    if (!file.endsWith('-01')) split.other += count
     else {
-      split.main += Number(totals[1])
-      if (Number(totals[1]) > 0) split.gc += collected(join(dir, file))
+      split.main += count
+      if (count > 0) split.gc += collected(join(dir, file))
     }
   }
   return split
