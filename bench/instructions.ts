@@ -243,9 +243,10 @@ async function measure(
         control(server, '--dump')
         const split = newInstructions(out, seen)
         const k = (n: number) => n / requests / 1000
-        counts.set(s.name, [...(counts.get(s.name) ?? []), k(split.main - split.gc)])
+        const count = k(split.main - split.gc)
+        counts.set(s.name, [...(counts.get(s.name) ?? []), count])
         console.log(
-          `  ${target.name} #${index + 1} ${s.name}: ${k(split.main - split.gc).toFixed(1)} k instructions per request, garbage collection ${k(split.gc).toFixed(1)} k, other threads ${k(split.other).toFixed(1)} k`,
+          `  ${target.name} #${index + 1} ${s.name}: ${count.toFixed(1)} k instructions per request, garbage collection ${k(split.gc).toFixed(1)} k, other threads ${k(split.other).toFixed(1)} k`,
         )
       }
     }
