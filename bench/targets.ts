@@ -85,6 +85,11 @@ export const REDIS_CEILING = 'node-redis-roundtrip'
  * request (bench/servers/sodium-cookie.ts): the most any encrypted cookie can serve on this machine.
  */
 export const SEALED_CEILING = 'node-sodium-cookie'
+/**
+ * The same work behind the least a lazy, promise-based session API adds (a request state, a hooked
+ * `writeHead`, an awaited load, the idle check): the ceiling of any library with sessionware's API.
+ */
+export const SEALED_API_CEILING = 'node-sodium-cookie-api'
 /** The same work on bare Fastify: the ceiling of an encrypted cookie on Fastify. */
 export const FASTIFY_SEALED_CEILING = 'fastify-sodium-cookie'
 
@@ -189,6 +194,16 @@ export const TARGETS: readonly Target[] = [
       'bare node:http + one libsodium cookie open (no session library: the sealed ceiling)',
     ),
     storage: 'cookie',
+    packageName: 'sodium-native',
+  },
+  {
+    ...bare(
+      'node',
+      SEALED_API_CEILING,
+      'bare node:http + one libsodium cookie open behind a minimal lazy session API (its ceiling)',
+    ),
+    storage: 'cookie',
+    group: 'extra',
     packageName: 'sodium-native',
   },
   rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { withSessions } from '../../src/adapters/node.ts'
 import { getSession } from '../../src/index.ts'
-import { REDIS_CEILING, SEALED_CEILING, type Target } from '../targets.ts'
+import { REDIS_CEILING, SEALED_API_CEILING, SEALED_CEILING, type Target } from '../targets.ts'
 import {
   type Data,
   type Handler,
@@ -88,6 +88,7 @@ async function ironSession(): Promise<Handler> {
 export async function startNode(target: Target, manager: Manager | undefined): Promise<Listening> {
   if (target.name === REDIS_CEILING) return startRedisRoundtrip(target)
   if (target.name === SEALED_CEILING) return startSodiumCookie()
+  if (target.name === SEALED_API_CEILING) return startSodiumCookie(true)
   if (target.kind === 'bare') return listenNode(bare())
   if (manager !== undefined) return listenNode(sessionware(manager))
   if (target.name === 'iron-session') return listenNode(await ironSession())

@@ -17,11 +17,26 @@
  * on bare Fastify (`fastify-sodium-cookie`, bench/servers/fastify.ts) is the ceiling of an
  * encrypted cookie on Fastify.
  *
+ * `node-sodium-cookie-api` (an extra target) does the same work behind the least any library with
+ * sessionware's API adds, written inline with nothing else: a state object hung on the request,
+ * the response's `writeHead` hooked per request (to send `Vary: Cookie` and a changed session's
+ * cookie before the headers leave), the session loaded on the handler's first ask through a
+ * promise the handler awaits, and its idle deadline checked against the clock. Its ratio is the
+ * most a lazy, promise-based session API can reach with an encrypted cookie on this machine.
+ *
  * @module
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
-import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
+import {
+  FOURTEEN_DAYS_S,
+  type Handler,
+  type Listening,
+  listenNode,
+  notFound,
+  send,
+} from './common.ts'
 
 interface Sodium {
   crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -47,10 +62,21 @@ const NONCE = 24
 const TAG = 16
 const ATTRIBUTES = `; Max-Age=${FOURTEEN_DAYS_S}; Path=/; HttpOnly; SameSite=Lax`
 
+/** What the sealed payload holds: created and last active (seconds), the data. */
+export interface OpenedCookie {
+  c: number
+  a: number
+  d: { n: number }
+}
+
 /** The ceiling's work on one request's Cookie header. */
 export interface SodiumCookie {
   /** Opens the session: its counter (`Vary: Cookie` is the caller's to set). */
   read(cookie: string | undefined): number
+  /** Opens the session: its times (seconds) and data. */
+  open(cookie: string | undefined): OpenedCookie
+  /** Seals a session: the `Set-Cookie` header's value. */
+  cookie(session: OpenedCookie): string
   /** Opens, increments and seals the session: the `Set-Cookie` header's value. */
   write(cookie: string | undefined): string
 }
@@ -77,7 +103,7 @@ export function sodiumCookie(): SodiumCookie {
   }
   const now = Math.floor(Date.now() / 1000)
   const sealed = seal(JSON.stringify({ c: now, a: now, d: { n: 1 } }))
-  const open = (cookie: string | undefined): { a: number; d: { n: number } } => {
+  const open = (cookie: string | undefined): OpenedCookie => {
     // The request's own value is found and decoded; the payload opened is the server's own.
     const at = cookie === undefined ? -1 : cookie.indexOf('session=')
     if (at < 0) throw new Error('no session cookie')
@@ -96,20 +122,85 @@ export function sodiumCookie(): SodiumCookie {
     if (ok !== plain.length) throw new Error('tampered')
     return JSON.parse(plain.toString('utf8'))
   }
+  const cookie = (session: OpenedCookie): string =>
+    `session=${seal(JSON.stringify(session)).toString('base64url')}${ATTRIBUTES}`
   return {
-    read: (cookie) => open(cookie).d.n,
-    write(cookie) {
-      const session = open(cookie)
+    read: (value) => open(value).d.n,
+    open,
+    cookie,
+    write(value) {
+      const session = open(value)
       session.a = Math.floor(Date.now() / 1000)
       session.d = { n: session.d.n + 1 }
-      return `session=${seal(JSON.stringify(session)).toString('base64url')}${ATTRIBUTES}`
+      return cookie(session)
     },
   }
 }
 
-/** Starts the node:http ceiling server. */
-export function startSodiumCookie(): Promise<Listening> {
+/** The lazy API's per-request state (`node-sodium-cookie-api`). */
+class LazyState {
+  readonly cookie: string | undefined
+  loaded: Promise<OpenedCookie> | undefined = undefined
+  changed: OpenedCookie | undefined = undefined
+
+  constructor(cookie: string | undefined) {
+    this.cookie = cookie
+  }
+}
+
+const STATE = Symbol('state')
+type Attached = IncomingMessage & { [STATE]?: LazyState }
+
+/** The ceiling's work behind the least a lazy, promise-based session API adds. */
+function lazyApi(work: SodiumCookie): Handler {
+  const load = (req: Attached): Promise<OpenedCookie> => {
+    const state = req[STATE] as LazyState
+    if (state.loaded === undefined) {
+      const session = work.open(state.cookie)
+      // The idle deadline, as every session checks it (an expired one would start afresh).
+      if (session.a + FOURTEEN_DAYS_S < Date.now() / 1000) session.d = { n: 0 }
+      state.loaded = Promise.resolve(session)
+    }
+    return state.loaded
+  }
+  const route = async (req: Attached, res: ServerResponse): Promise<void> => {
+    switch (req.url) {
+      case '/none':
+        return send(res, 0)
+      case '/read':
+        return send(res, (await load(req)).d.n)
+      case '/write': {
+        const session = await load(req)
+        session.a = Math.floor(Date.now() / 1000)
+        session.d = { n: session.d.n + 1 }
+        ;(req[STATE] as LazyState).changed = session
+        return send(res, 2)
+      }
+      default:
+        return notFound(res)
+    }
+  }
+  return (req: Attached, res) => {
+    const state = new LazyState(req.headers.cookie)
+    req[STATE] = state
+    const writeHead = res.writeHead
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (state.loaded !== undefined) this.setHeader('vary', 'Cookie')
+      if (state.changed !== undefined) this.setHeader('set-cookie', work.cookie(state.changed))
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
+    } as ServerResponse['writeHead']
+    route(req, res).catch((error: unknown) => {
+      console.error(error)
+      res.statusCode = 500
+      res.end()
+    })
+  }
+}
+
+/** Starts the node:http ceiling server (`api`: behind the least a lazy session API adds). */
+export function startSodiumCookie(api = false): Promise<Listening> {
   const work = sodiumCookie()
+  if (api) return listenNode(lazyApi(work))
   return listenNode((req, res) => {
     switch (req.url) {
       case '/none':
