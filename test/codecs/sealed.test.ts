@@ -133,6 +133,18 @@ describe('sealed codec', () => {
     )
   })
 
+  it('tells a key id no key has (unknown-key) from one that is not a key id (malformed)', () => {
+    for (const aes of [false, true]) {
+      const sealed = aes ? createSealedCodec({ keys: [KEY], cipher: 'aes-256-gcm' }) : codec
+      const token = sealed.encode(PAYLOAD)
+      const data = token.slice(6)
+      assert.equal(decodeError(() => sealed.decode(`AAAAAA${data}`)).reason, 'unknown-key')
+      for (const kid of ['AAAA+A', 'AAA.AA', 'AAAAA=', 'AAAAA\u0151']) {
+        assert.equal(decodeError(() => sealed.decode(kid + data)).reason, 'malformed', kid)
+      }
+    }
+  })
+
   it('rejects a token whose key id was swapped for a configured one as tampered', () => {
     const both = createSealedCodec({ keys: [KEY, OTHER_KEY] })
     const token = createSealedCodec({ keys: [OTHER_KEY] }).encode(PAYLOAD)
