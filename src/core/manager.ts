@@ -182,7 +182,7 @@ class Manager implements StateOwner, StateSource {
     const state = this.state(rs.loaded, now)
     rs.state = state
     if (rs.locked !== false) state.committed = rs.locked
-    if (rs.watcher !== null && this.watch(rs)) rs.mayWait()
+    if (rs.watcher !== null && this.watch(rs, now)) rs.mayWait()
     const session = new Session(state)
     rs.current = session
     return session
@@ -260,14 +260,20 @@ class Manager implements StateOwner, StateSource {
     const quiet = rs.watcher !== null
     rs.watcher = null
     state.watcher = null
+    // Still watched and untouched: the plan made when it loaded had nothing to do, and every
+    // cause of a write since would have ended the watch. Most requests end here, with no clock
+    // read and no plan; anything else is planned (and a quiet plan that writes is refused there).
+    if (quiet && !state.changed && !state.invalidated && !state.regenerated && !rs.replacedByNew) {
+      return []
+    }
     return commitState(this.options, rs, state, quiet)
   }
 
-  watch(rs: RequestState): boolean {
+  watch(rs: RequestState, now?: number): boolean {
     const state = rs.state
     if (state === undefined || rs.loading > 0) return true
     if (state.committed) return false
-    const plan = planCommit(planInput(this.options, rs, state))
+    const plan = planCommit(planInput(this.options, rs, state, now))
     // A write, a cookie to send, or a store step: the commit may wait or fail.
     if (plan.steps.length > 0 || plan.cookie !== 'keep') return true
     state.watcher = rs

@@ -76,14 +76,16 @@ function addSessionHeaders(
   cookies: string[],
   head: unknown[] | undefined,
 ): void {
+  // A writeHead given only a status (node's own, for write and end) names no header.
+  const headers = head !== undefined && head.length > 1 ? head : undefined
   if (attached.active) {
-    const app = head ? takeHeader(head, 'vary') : null
+    const app = headers ? takeHeader(headers, 'vary') : null
     res.setHeader('vary', varyOnCookie(app === null ? res.getHeader('vary') : app))
   }
   if (cookies.length > 0) {
     // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
     // session's cookies are added to whichever the application chose.
-    let app = head ? takeHeader(head, 'set-cookie') : null
+    let app = headers ? takeHeader(headers, 'set-cookie') : null
     if (app === null) {
       const existing = res.getHeader('set-cookie')
       app = existing === undefined ? [] : [existing].flat().map(String)
