@@ -35,7 +35,7 @@ export interface CookieStorageOptions {
    * value that had it, so a lookup never hashes the whole cookie (a miss costs next to nothing). A
    * codec with an age check of its own (`cacheable: false`: fernet with `ttl`, itsdangerous with
    * `maxAge`) is never cached. At most 1,048,576 (the slots are allocated when the storage is
-   * created: 16 bytes each).
+   * created: 20 bytes each).
    *
    * The default is small on purpose: it catches the bursts of one browser (a page and its
    * requests), while a value held longer outlives the young generation of the garbage collector
