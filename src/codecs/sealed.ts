@@ -246,8 +246,8 @@ export function createSealedCodec(options: SealedCodecOptions): SealedCodec {
     },
 
     decode(value: string): DecodedCookie {
-      // No scan of the whole token here: decodeTokenPart checks the data part as it decodes it
-      // (a regular expression over a 300-character token cost 2,000 instructions, the check 470).
+      // No scan of the whole token here: decodeTokenPartInto checks the data part as it decodes
+      // it (a regular expression over a 300-character token cost 2,000 instructions).
       if (
         typeof value === 'string' &&
         value.length > KID_LENGTH + 1 &&
