@@ -34,7 +34,7 @@ export function tokenProblem(value: unknown): string | undefined {
 }
 
 /** A character beyond one byte. Free on the one-byte strings HTTP headers give: it cannot match. */
-const WIDE = /[^\x00-\xff]/
+const WIDE = /[\u0100-\uffff]/
 
 /** The value of base64url digit `code` (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`). */
 function digit(code: number): number {
