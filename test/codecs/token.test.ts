@@ -73,11 +73,11 @@ describe('strict base64url (decodeTokenPart)', () => {
       `${part.slice(0, -1)}B`, // the last digit's spare bits set
       // a wide character whose low byte is the digit it replaces
       `${part.slice(0, 4)}${String.fromCharCode(0x100 + part.charCodeAt(4))}${part.slice(5)}`,
-      Buffer.from('any bytes at all').toString('base64').replace(/=+$/, ''),
     ]) {
-      if (other === part) continue
       assert.equal(decodeTokenPart(other), null, JSON.stringify(other))
     }
+    assert.deepEqual(decodeTokenPart('--__'), Buffer.from([0xfb, 0xef, 0xff]))
+    assert.equal(decodeTokenPart('++//'), null) // the same bytes in standard base64
     assert.deepEqual(decodeTokenPart('Pz8_'), Buffer.from([0x3f, 0x3f, 0x3f]))
     assert.equal(decodeTokenPart('Pz8/'), null) // the same bytes in standard base64
     assert.equal(decodeTokenPart('P\u017a8_'), null) // U+017A's low byte is `z`
