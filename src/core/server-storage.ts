@@ -4,7 +4,6 @@
  *
  * @module
  */
-import * as crypto from 'node:crypto'
 import {
   type InvalidCookieReason,
   SessionConfigError,
@@ -30,6 +29,7 @@ import {
 import { type LentRecord, patchNowOf, type ReadNow, readNowOf } from './read-now.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
+import { defaultId, ID_FORMAT, IdHandles } from './session-ids.ts'
 import {
   flashToKeep,
   type LoadedSession,
@@ -65,6 +65,17 @@ export interface ServerStorageOptions {
    */
   hashIds?: boolean
   /**
+   * How many session ids keep their hash (the store key, `hashIds`) in memory, so a session seen
+   * again skips the SHA-256 and the id's format check. Only ids this process issued or found a
+   * record for are kept, never one a client merely sent. Like cookie storage's decode cache, this
+   * keeps up to this many live ids in process memory (and so in a heap snapshot). Direct-mapped
+   * like that cache: an id takes the slot of an older one. `0` turns it off; up to 1,048,576
+   * (20 bytes a slot, allocated when the storage is created).
+   *
+   * @default 256
+   */
+  idCacheSize?: number
+  /**
    * Turns each stored value into text and back: every data and flash value is its own store field,
    * encoded on its own, so a write sends only the values that changed.
    *
@@ -81,23 +92,8 @@ export interface ServerStorageOptions {
   conflictRetries?: number
 }
 
-const ID_FORMAT = /^[A-Za-z0-9\-_.~]{22,256}$/
-
 /** Pointers followed before a write gives up: a session renewed again within its grace window. */
 const MAX_HOPS = 3
-
-function defaultId(): string {
-  return crypto.randomBytes(24).toString('base64url')
-}
-
-/** One-shot `crypto.hash` (Node 20.12+, Bun, Deno) allocates no Hash object per call: measured faster. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: string) => string })
-  .hash
-
-function hash(id: string): string {
-  if (oneShot) return oneShot('sha256', id, 'base64url')
-  return crypto.createHash('sha256').update(id).digest('base64url')
-}
 
 async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
   try {
@@ -126,7 +122,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     )
   }
   const serializer = options.serializer ?? jsonSerializer
-  const handleOfId = (options.hashIds ?? true) ? hash : (id: string) => id
+  const handles = new IdHandles(options.hashIds ?? true, options.idCacheSize ?? 256)
   const generate = options.generateId ?? defaultId
   if (typeof generate !== 'function') throw new SessionConfigError('generateId must be a function')
   const retries = options.conflictRetries ?? 5
@@ -149,7 +145,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
   function rekey(state: SessionState): void {
     const id = newId()
     state.id = id
-    state.handle = handleOfId(id)
+    state.handle = handles.issued(id)
     state.renewedAt = state.now()
   }
 
@@ -296,6 +292,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     if (record === null || record.movedTo !== undefined) return 'unknown-id'
     const decoded = decodeFieldMap(record.fields, serializer)
     if (decoded === null) return 'malformed'
+    handles.found(value, handle)
     return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
@@ -314,6 +311,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     }
     const decoded = decodeFields(record.fields, serializer)
     if (decoded === null) return 'malformed'
+    handles.found(value, handle)
     return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
@@ -325,8 +323,8 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     read(
       value: string,
     ): LoadedSession | InvalidCookieReason | Promise<LoadedSession | InvalidCookieReason> {
-      if (!ID_FORMAT.test(value)) return 'malformed'
-      const handle = handleOfId(value)
+      const handle = handles.of(value)
+      if (handle === undefined) return 'malformed'
       const readNow = readNowOf(store)
       return readNow !== undefined ? readLent(readNow, value, handle) : readAsync(value, handle)
     },

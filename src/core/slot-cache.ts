@@ -1,6 +1,7 @@
 /**
- * Internal to cookie storage: a small cache of values computed from request text (what a cookie
- * decoded to), so that a value seen again skips the work (a decryption or an HMAC check).
+ * Internal to cookie and server storage: a small cache of values computed from request text (what
+ * a cookie decoded to, the hash of a session id), so that a value seen again skips the work (a
+ * decryption, an HMAC check, a SHA-256).
  *
  * It is direct-mapped: a text has one slot, chosen from its length and its last characters, and a
  * newer text takes the slot of an older one. Cookie values end in a MAC, tag or signature (every

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { createServerStorage, createSessions } from '../../src/index.ts'
+import { createServerStorage, createSessions, SessionConfigError } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
 
 const transport = () => ({ encrypted: false, host: '127.0.0.1' })
@@ -50,5 +50,78 @@ describe('server storage store keys', () => {
       ),
       { numRuns: 50 },
     )
+  })
+
+  it('remembers the hashes of ids it served without mixing them up (idCacheSize)', async () => {
+    for (const idCacheSize of [1, 2, 3]) {
+      const store = createMemoryStore()
+      const sessions = createSessions<{ n: number }>({
+        storage: createServerStorage({ store, idCacheSize }),
+      })
+      const cookies: string[] = []
+      for (let n = 0; n < 5; n++) {
+        const req = {}
+        const rs = sessions.attach(req, undefined, transport)
+        ;(await sessions.getSession(req)).set('n', n)
+        cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
+      }
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()), { maxLength: 30 }),
+          async (steps) => {
+            for (const [n, regenerate] of steps) {
+              const req = {}
+              const rs = sessions.attach(req, cookies[n], transport)
+              const session = await sessions.getSession(req)
+              assert.equal(session.isNew, false)
+              assert.equal(session.get('n'), n)
+              if (regenerate) {
+                session.regenerate()
+                const set = (await rs.commit())[0] as string
+                cookies[n] = set.split(';')[0] as string
+                const id = (cookies[n] as string).split('=')[1] as string
+                const key = createHash('sha256').update(id).digest('base64url')
+                assert.ok(await store.get(key), 'the new id is stored under its own hash')
+              }
+            }
+          },
+        ),
+        { numRuns: 30 },
+      )
+    }
+  })
+
+  it('gives a fresh session for a remembered id whose record is gone', async () => {
+    const store = createMemoryStore()
+    const sessions = createSessions<{ n: number }>({ storage: createServerStorage({ store }) })
+    const req = {}
+    const rs = sessions.attach(req, undefined, transport)
+    ;(await sessions.getSession(req)).set('n', 1)
+    const cookie = ((await rs.commit())[0] as string).split(';')[0]
+    for (let i = 0; i < 2; i++) {
+      const again = {}
+      sessions.attach(again, cookie, transport)
+      assert.equal((await sessions.getSession(again)).get('n'), 1, 'read twice: remembered')
+    }
+    const out = {}
+    const outRs = sessions.attach(out, cookie, transport)
+    ;(await sessions.getSession(out)).invalidate()
+    await outRs.commit()
+    const after = {}
+    sessions.attach(after, cookie, transport)
+    const session = await sessions.getSession(after)
+    assert.equal(session.isNew, true)
+    assert.equal(session.get('n'), undefined)
+  })
+
+  it('refuses an idCacheSize that is not an integer from 0 to 1,048,576', () => {
+    for (const idCacheSize of [-1, 1.5, 1_048_577, Number.NaN]) {
+      assert.throws(
+        () => createServerStorage({ store: createMemoryStore(), idCacheSize }),
+        SessionConfigError,
+      )
+    }
+    createServerStorage({ store: createMemoryStore(), idCacheSize: 0 })
+    createServerStorage({ store: createMemoryStore(), idCacheSize: 0, hashIds: false })
   })
 })
