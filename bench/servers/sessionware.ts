@@ -77,7 +77,10 @@ export async function sessionwareManager(target: Target, prefill = 0): Promise<M
     return { sessions: createSessions<Data>({ storage }), store: undefined }
   }
   const store = await serverStore(target, prefill)
-  return { sessions: createSessions<Data>({ storage: createServerStorage({ store }) }), store }
+  // BENCH_ID_CACHE: the server storage's idCacheSize, for A/B runs as BENCH_COOKIE_CACHE.
+  const ids = process.env.BENCH_ID_CACHE
+  const storage = createServerStorage({ store, ...(ids ? { idCacheSize: Number(ids) } : {}) })
+  return { sessions: createSessions<Data>({ storage }), store }
 }
 
 /** `/read`: the counter's value. */
