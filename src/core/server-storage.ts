@@ -275,6 +275,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     readNow: ReadNow,
     value: string,
     handle: string,
+    remember: boolean,
   ): LoadedSession | InvalidCookieReason {
     let record: LentRecord | null
     let forwardedFrom: string | null = null
@@ -292,13 +293,14 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     if (record === null || record.movedTo !== undefined) return 'unknown-id'
     const decoded = decodeFieldMap(record.fields, serializer)
     if (decoded === null) return 'malformed'
-    handles.found(value, handle)
+    if (remember) handles.found(value, handle)
     return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
   async function readAsync(
     value: string,
     handle: string,
+    remember: boolean,
   ): Promise<LoadedSession | InvalidCookieReason> {
     let record = await call('load', () => store.get(handle))
     if (record === null) return 'unknown-id'
@@ -311,7 +313,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     }
     const decoded = decodeFields(record.fields, serializer)
     if (decoded === null) return 'malformed'
-    handles.found(value, handle)
+    if (remember) handles.found(value, handle)
     return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
@@ -323,10 +325,14 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     read(
       value: string,
     ): LoadedSession | InvalidCookieReason | Promise<LoadedSession | InvalidCookieReason> {
-      const handle = handles.of(value)
+      const known = handles.known(value)
+      const handle = known ?? handles.check(value)
       if (handle === undefined) return 'malformed'
+      const remember = known === undefined
       const readNow = readNowOf(store)
-      return readNow !== undefined ? readLent(readNow, value, handle) : readAsync(value, handle)
+      return readNow !== undefined
+        ? readLent(readNow, value, handle, remember)
+        : readAsync(value, handle, remember)
     },
     rekey,
     cookieValue(state: SessionState): string {

@@ -52,10 +52,13 @@ export class IdHandles {
     this.#cache = hashed && size > 0 ? new SlotCache<string>(size) : undefined
   }
 
-  /** The handle of an id from a request; `undefined` when it is not an id at all. */
-  of(id: string): string | undefined {
-    const known = this.#cache?.get(id)
-    if (known !== undefined) return known
+  /** The handle of an id this process remembers; `undefined` for any other. */
+  known(id: string): string | undefined {
+    return this.#cache?.get(id)
+  }
+
+  /** The handle of an id from a request, worked out; `undefined` when it is not an id at all. */
+  check(id: string): string | undefined {
     if (!ID_FORMAT.test(id)) return undefined
     return this.#hashed ? hashId(id) : id
   }
