@@ -10,7 +10,7 @@ import { SessionConfigError } from '../errors.ts'
 import { SlotCache } from './slot-cache.ts'
 
 /** What every session id looks like: 22 to 256 characters a cookie and a URL keep as they are. */
-export const ID_FORMAT = /^[A-Za-z0-9\-_.~]{22,256}$/
+export const ID_FORMAT: RegExp = /^[A-Za-z0-9\-_.~]{22,256}$/
 
 /** The largest `idCacheSize` (its slots are allocated up front). */
 const MAX_ID_CACHE_SIZE = 1_048_576
