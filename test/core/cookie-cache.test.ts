@@ -3,9 +3,10 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createSealedCodec } from '../../src/codecs/sealed.ts'
 import { type CookieCodec, createCookieStorage, createSessions } from '../../src/index.ts'
+import { loopback, startCounterSessions } from '../support/counter-sessions.ts'
 
 const KEY = 'k'.repeat(40)
-const transport = () => ({ encrypted: false, host: '127.0.0.1' })
+const transport = loopback
 
 /** A sealed codec that counts decodes. */
 function counting(): { codec: CookieCodec; decodes: () => number } {
@@ -87,13 +88,7 @@ describe('cookie storage decode cache', () => {
       const sessions = createSessions<{ n: number }>({
         storage: createCookieStorage({ codec, cacheSize }),
       })
-      const cookies: string[] = []
-      for (let n = 0; n < 2; n++) {
-        const req = {}
-        const rs = sessions.attach(req, undefined, transport)
-        ;(await sessions.getSession(req)).set('n', n)
-        cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
-      }
+      const cookies = await startCounterSessions(sessions, 2)
       // a, b, b, a: with one slot, b evicts a and a must be opened again
       for (const cookie of [cookies[0], cookies[1], cookies[1], cookies[0]]) {
         const req = {}

@@ -9,8 +9,9 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createServerStorage, createSessions, SessionConfigError } from '../../src/index.ts'
 import { createMemoryStore } from '../../src/stores/memory.ts'
+import { loopback, startCounterSessions } from '../support/counter-sessions.ts'
 
-const transport = () => ({ encrypted: false, host: '127.0.0.1' })
+const transport = loopback
 
 describe('server storage store keys', () => {
   it('keeps ids that share their last characters apart, and stores under the SHA-256', async () => {
@@ -22,13 +23,7 @@ describe('server storage store keys', () => {
         generateId: () => `${randomBytes(18).toString('base64url')}SAMEND`,
       }),
     })
-    const cookies: string[] = []
-    for (let n = 0; n < 8; n++) {
-      const req = {}
-      const rs = sessions.attach(req, undefined, transport)
-      ;(await sessions.getSession(req)).set('n', n)
-      cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
-    }
+    const cookies = await startCounterSessions(sessions, 8)
     const id = (cookie: string) => cookie.slice(cookie.indexOf('=') + 1)
     for (const cookie of cookies) {
       const key = createHash('sha256').update(id(cookie)).digest('base64url')
@@ -58,13 +53,7 @@ describe('server storage store keys', () => {
       const sessions = createSessions<{ n: number }>({
         storage: createServerStorage({ store, idCacheSize }),
       })
-      const cookies: string[] = []
-      for (let n = 0; n < 5; n++) {
-        const req = {}
-        const rs = sessions.attach(req, undefined, transport)
-        ;(await sessions.getSession(req)).set('n', n)
-        cookies.push(((await rs.commit())[0] as string).split(';')[0] as string)
-      }
+      const cookies = await startCounterSessions(sessions, 5)
       await fc.assert(
         fc.asyncProperty(
           fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.boolean()), { maxLength: 30 }),
@@ -94,10 +83,7 @@ describe('server storage store keys', () => {
   it('gives a fresh session for a remembered id whose record is gone', async () => {
     const store = createMemoryStore()
     const sessions = createSessions<{ n: number }>({ storage: createServerStorage({ store }) })
-    const req = {}
-    const rs = sessions.attach(req, undefined, transport)
-    ;(await sessions.getSession(req)).set('n', 1)
-    const cookie = ((await rs.commit())[0] as string).split(';')[0]
+    const cookie = (await startCounterSessions(sessions, 2))[1] as string
     for (let i = 0; i < 2; i++) {
       const again = {}
       sessions.attach(again, cookie, transport)
