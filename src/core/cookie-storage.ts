@@ -8,7 +8,7 @@ import { type InvalidCookieReason, SessionConfigError, SessionDecodeError } from
 import { type CookieEnvelope, type EnvelopeSession, sessionwareEnvelope } from './envelope.ts'
 import { jsonSerializer } from './serializer.ts'
 import { type Bag, bag, flashBag, type SessionState } from './session.ts'
-import { SlotCache } from './slot-cache.ts'
+import { SlotCache, slotCount } from './slot-cache.ts'
 import { flashToKeep, type LoadedSession, type SessionStorage } from './storage.ts'
 import type { CookieCodec, DecodedCookie, Serializer } from './types.ts'
 
@@ -55,9 +55,6 @@ export interface CookieStorageOptions {
    */
   envelope?: CookieEnvelope
 }
-
-/** The largest `cacheSize` (its slots are allocated up front). */
-const MAX_CACHE_SIZE = 1_048_576
 
 /** A session read from a cookie (a class, not an object literal: see `RequestSessionState`). */
 class CookieSession implements LoadedSession {
@@ -111,12 +108,7 @@ export function createCookieStorage(options: CookieStorageOptions): SessionStora
   if (typeof envelope?.wrap !== 'function' || typeof envelope.unwrap !== 'function') {
     throw new SessionConfigError('createCookieStorage: envelope must have wrap and unwrap')
   }
-  const requested = options.cacheSize ?? 256
-  if (!Number.isSafeInteger(requested) || requested < 0 || requested > MAX_CACHE_SIZE) {
-    throw new SessionConfigError(
-      `createCookieStorage: cacheSize must be an integer from 0 to ${MAX_CACHE_SIZE}. Received: ${String(requested)}`,
-    )
-  }
+  const requested = slotCount(options.cacheSize ?? 256, 'createCookieStorage: cacheSize')
   // A codec that checks the age of a value itself must see every request's value.
   const cacheSize = codec.cacheable === false ? 0 : requested
   const cache = cacheSize > 0 ? new SlotCache<DecodedCookie>(cacheSize) : undefined

@@ -6,14 +6,10 @@
  * @module
  */
 import * as crypto from 'node:crypto'
-import { SessionConfigError } from '../errors.ts'
-import { SlotCache } from './slot-cache.ts'
+import { SlotCache, slotCount } from './slot-cache.ts'
 
 /** What every session id looks like: 22 to 256 characters a cookie and a URL keep as they are. */
 export const ID_FORMAT: RegExp = /^[A-Za-z0-9\-_.~]{22,256}$/
-
-/** The largest `idCacheSize` (its slots are allocated up front). */
-const MAX_ID_CACHE_SIZE = 1_048_576
 
 /** 24 random bytes (192 bits) from node:crypto, base64url (32 characters). */
 export function defaultId(): string {
@@ -43,11 +39,7 @@ export class IdHandles {
 
   /** `size`: how many ids keep their hash (0: none); unused without `hashed`. */
   constructor(hashed: boolean, size: number) {
-    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_ID_CACHE_SIZE) {
-      throw new SessionConfigError(
-        `createServerStorage: idCacheSize must be an integer from 0 to ${MAX_ID_CACHE_SIZE}. Received: ${String(size)}`,
-      )
-    }
+    slotCount(size, 'createServerStorage: idCacheSize')
     this.#hashed = hashed
     this.#cache = hashed && size > 0 ? new SlotCache<string>(size) : undefined
   }

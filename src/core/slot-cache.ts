@@ -23,6 +23,26 @@
  * @module
  */
 
+import { SessionConfigError } from '../errors.ts'
+
+/** The most slots a cache may have (they are allocated up front). */
+const MAX_SLOTS = 1_048_576
+
+/**
+ * `value`, an option giving a cache's number of slots, once it is checked to be an integer from 0
+ * to 1,048,576; `option` names it in the error (`'createCookieStorage: cacheSize'`).
+ *
+ * @throws {SessionConfigError} otherwise.
+ */
+export function slotCount(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SLOTS) {
+    throw new SessionConfigError(
+      `${option} must be an integer from 0 to ${MAX_SLOTS}. Received: ${String(value)}`,
+    )
+  }
+  return value
+}
+
 /** How many characters from the end of a text choose its slot. */
 const TAIL = 6
 
