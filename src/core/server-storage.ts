@@ -70,8 +70,10 @@ export interface ServerStorageOptions {
    * record for are kept, never one a client merely sent. Like cookie storage's decode cache, this
    * keeps up to this many live ids in process memory (and so in a heap snapshot). Direct-mapped
    * like that cache: an id takes the slot of an older one. `0` turns it off; up to 1,048,576
-   * (20 bytes a slot, allocated when the storage is created, and the id and its hash, about 100
-   * bytes, in each slot in use). No effect with `hashIds: false`. Kept small for the same reason
+   * (20 bytes a slot, allocated when the storage is created; a slot in use holds the id, a slice
+   * that keeps its request's Cookie header alive, and its hash: with node's 16 KB limit on
+   * headers at most 4 MB for 256 slots, typically a few hundred bytes each). No effect with
+   * `hashIds: false`. Kept small for the same reason
    * as the decode cache: 65,536 slots gained nothing over 256 with 10,000 sessions in rotation.
    *
    * @default 256
