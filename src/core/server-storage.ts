@@ -73,8 +73,8 @@ export interface ServerStorageOptions {
    * (20 bytes a slot, allocated when the storage is created; a slot in use holds the id, a slice
    * that keeps its request's Cookie header alive, and its hash: with node's 16 KB limit on
    * headers at most 4 MB for 256 slots, typically a few hundred bytes each). No effect with
-   * `hashIds: false`. Kept small for the same reason
-   * as the decode cache: 65,536 slots gained nothing over 256 with 10,000 sessions in rotation.
+   * `hashIds: false`. Kept small for the same reason as the decode cache: 65,536 slots gained
+   * nothing over 256 with 10,000 sessions in rotation.
    *
    * @default 256
    */

@@ -21,7 +21,7 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 
   .hash
 
 /** The SHA-256 of an id, base64url: the key its record is kept under (`hashIds`). */
-export function hashId(id: string): string {
+function hashId(id: string): string {
   if (oneShot) return oneShot('sha256', id, 'base64url')
   return crypto.createHash('sha256').update(id).digest('base64url')
 }
