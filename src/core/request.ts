@@ -135,6 +135,14 @@ export function findState(request: object, owner?: StateOwner): RequestState | u
   return undefined
 }
 
+/** The shared-prototype hold of `request`'s response (see `RequestState.sharedHold`), if any. */
+export function sharedHoldOf(request: object): unknown {
+  for (let rs = (request as Attached)[STATE]; rs !== undefined; rs = rs.next) {
+    if (rs.sharedHold !== undefined) return rs.sharedHold
+  }
+  return undefined
+}
+
 /** One request's session state, for one manager. */
 export class RequestState implements AttachedRequest, CommitWatcher {
   readonly owner: StateOwner
@@ -163,6 +171,13 @@ export class RequestState implements AttachedRequest, CommitWatcher {
   watcher: CommitWatcher | null = null
   current: AnySession | undefined = undefined
   adapterState: unknown = undefined
+  /**
+   * The adapter kit's hold of this request's response when its hooks sit on a prototype that many
+   * responses share (`holdNodeResponse`'s `via`): the hooks find it from the response through
+   * `res.req`, so the response itself gets no property (each added to an Express response costs
+   * time, measured).
+   */
+  sharedHold: unknown = undefined
 
   constructor(
     owner: StateOwner,

@@ -159,7 +159,7 @@ for (const version of EXPRESS_VERSIONS) {
       assert.deepEqual(json(await client.get('/sub/there')), expected)
     })
 
-    it('holds the response through app.response: no own hooks, the commit still awaited', async (t) => {
+    it('holds the response through app.response: no own hooks or properties, the commit still awaited', async (t) => {
       const store = createMemoryStore()
       const sessions = createSessions<{ n: number }>({
         storage: createServerStorage({ store }),
@@ -171,7 +171,15 @@ for (const version of EXPRESS_VERSIONS) {
       const route = asyncHandler(version, async (req, res) => {
         const session = await req.getSession<{ n: number }>()
         session.set('n', (session.get('n') ?? 0) + 1)
-        res.json({ n: session.get('n'), own: hooks.filter((name) => Object.hasOwn(res, name)) })
+        // Held through the prototype, the response gets nothing of its own from sessionware.
+        const symbols = Object.getOwnPropertySymbols(res).map((symbol) =>
+          String(symbol.description),
+        )
+        res.json({
+          n: session.get('n'),
+          own: hooks.filter((name) => Object.hasOwn(res, name)),
+          ours: symbols.filter((name) => name.startsWith('sessionware')),
+        })
       })
       app.use(sessionMiddleware(sessions))
       app.get('/top', route)
@@ -179,11 +187,11 @@ for (const version of EXPRESS_VERSIONS) {
       sub.get('/in', route)
       app.use('/sub', sub)
       const client = new Client(await serveExpress(t, app))
-      assert.deepEqual(json(await client.get('/top')), { n: 1, own: [] })
+      assert.deepEqual(json(await client.get('/top')), { n: 1, own: [], ours: [] })
       assert.equal(store.size, 1, 'stored before the response')
       // Mounted in a sub-app, the middleware hooks the response itself: the response leaves the
       // sub-app's prototype again on its way out.
-      assert.deepEqual(json(await client.get('/sub/in')), { n: 2, own: hooks })
+      assert.deepEqual(json(await client.get('/sub/in')), { n: 2, own: hooks, ours: [] })
     })
 
     it('an app that froze app.request and app.response still gets sessions', async (t) => {

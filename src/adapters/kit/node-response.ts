@@ -5,8 +5,13 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AttachedRequest, CommitWatcher } from '../../core/request.ts'
-import { HELD, hookPrototype, type Method, type Originals, type Shared } from './shared-hooks.ts'
+import {
+  type AttachedRequest,
+  type CommitWatcher,
+  RequestState,
+  sharedHoldOf,
+} from '../../core/request.ts'
+import { hookPrototype, type Method, type Originals, type Shared } from './shared-hooks.ts'
 import { varyOnCookie } from './vary.ts'
 import { takeHeader } from './write-head.ts'
 
@@ -144,6 +149,8 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
   readonly res: Res
   readonly attached: AttachedRequest
   readonly onError: NodeErrorHandler<Req, Res>
+  /** The methods under the shared hooks of a prototype, when the hold uses them. */
+  readonly shared: Originals | null
   readonly writeHead: Method
   write: Method | null = null
   end: Method | null = null
@@ -168,6 +175,7 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
     this.res = res
     this.attached = attached
     this.onError = onError
+    this.shared = shared
     if (shared !== null) {
       ;[this.writeHead, this.write, this.end, this.flushHeaders] = shared
       return
@@ -317,10 +325,11 @@ class Unheld<Req extends IncomingMessage, Res extends ServerResponse> implements
 export interface NodeHoldOptions {
   /**
    * A prototype of the response that many responses share and keep (a top-level Express app's
-   * `app.response`): the four hooks go on it, once, and the response gets one symbol property
-   * instead of up to four own methods (each own property added to an Express response costs
-   * time, measured). Ignored when it is not a prototype of the response, or when another hold
-   * already uses it on this response (that one then gets own hooks).
+   * `app.response`): the four hooks go on it, once, and find the hold through `res.req` and the
+   * request's session state, so the response gets no property of its own (each own property added
+   * to an Express response costs time, measured). Ignored (the hooks are then own properties) when
+   * it is not a prototype of the response, when `res.req` is not `req`, when `attached` does not
+   * hang on `req`, or when another hold already uses it on this request.
    *
    * @default none (the hooks are own properties of the response)
    */
@@ -362,15 +371,18 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
     return new Unheld(req, res, onError)
   }
   const via = options.via as Shared | undefined
-  const held = res as unknown as Shared
   if (
     via !== undefined &&
-    held[HELD] === undefined &&
+    attached instanceof RequestState &&
+    (res as unknown as Shared).req === req &&
+    sharedHoldOf(req) === undefined &&
     Object.prototype.isPrototypeOf.call(via, res)
   ) {
     const hold = new Hold(req, res, attached, onError, hookPrototype(via))
-    held[HELD] = hold
-    return hold
+    attached.sharedHold = hold
+    // The hooks find it through `res.req` only when `attached` hangs on that very request.
+    if (sharedHoldOf(req) === hold) return hold
+    attached.sharedHold = undefined
   }
   const hold = new Hold(req, res, attached, onError, null)
   if (!headersPassWriteHead(res) || !attached.watchCommit(hold)) hold.mayWait()

@@ -1,16 +1,20 @@
 /**
  * The response hooks of `holdNodeResponse` put once on a prototype that many responses share (a
- * top-level Express app's `app.response`), with each response's hold in one symbol property.
+ * top-level Express app's `app.response`). A hooked call finds its response's hold through the
+ * request (`res.req`, whose session state keeps it), so the response itself gets no property.
  * Part of `sessionware/adapters/kit` (internal).
  *
  * @module
  */
+import { sharedHoldOf } from '../../core/request.ts'
 
 /** A response method. */
 export type Method = (...args: unknown[]) => unknown
 
 /** What a shared hook passes a call to: the hold of the response it was called on. */
-interface SharedHold {
+export interface SharedHold {
+  /** The methods under the hooks it was made for (the hooks of this copy of the library). */
+  readonly shared: Originals | null
   hold(index: number, args: unknown[]): unknown
 }
 
@@ -19,8 +23,6 @@ const NAMES = ['writeHead', 'write', 'end', 'flushHeaders'] as const
 
 /** On a prototype that has the hooks: the methods it had before (what the hold calls), by index. */
 const ORIGINALS: unique symbol = Symbol('sessionware.hold.originals')
-/** On a response held through its prototype: its hold. */
-export const HELD: unique symbol = Symbol('sessionware.hold')
 
 /** The four methods, by index. */
 export type Originals = readonly [Method, Method, Method, Method]
@@ -28,10 +30,20 @@ export type Originals = readonly [Method, Method, Method, Method]
 /** A prototype with the hooks, or a response held through one. */
 export type Shared = Record<PropertyKey, unknown> & { [ORIGINALS]?: Originals }
 
+/** The hold of `res` made for the hooks `originals` stand under, if its request has one. */
+function holdOf(res: Shared, originals: Originals): SharedHold | undefined {
+  const req = res.req
+  if (typeof req !== 'object' || req === null) return undefined
+  const hold = sharedHoldOf(req) as SharedHold | undefined
+  // Another copy of the library on the same prototype hooks under (or over) these: its hold is
+  // its own hooks' business.
+  return hold !== undefined && hold.shared === originals ? hold : undefined
+}
+
 /**
  * Puts the four hooks on `proto`, once: each passes the call to the hold of the response it is
- * called on (`this[HELD]`), or straight to the method `proto` had when the response has none.
- * Returns those methods.
+ * called on (found through `res.req`), or straight to the method `proto` had when the response
+ * has none. Returns those methods.
  */
 export function hookPrototype(proto: Shared): Originals {
   const installed = Object.hasOwn(proto, ORIGINALS) ? proto[ORIGINALS] : undefined
@@ -40,7 +52,7 @@ export function hookPrototype(proto: Shared): Originals {
   for (const [index, name] of NAMES.entries()) {
     const original = originals[index] as Method
     function hook(this: Shared, ...args: unknown[]): unknown {
-      const hold = this[HELD] as SharedHold | undefined
+      const hold = holdOf(this, originals)
       return hold === undefined ? original.apply(this, args) : hold.hold(index, args)
     }
     Object.defineProperty(proto, name, { value: hook, configurable: true, writable: true })
