@@ -37,6 +37,7 @@ import type { Slice } from './stats.ts'
 import {
   needsPostgres,
   needsRedis,
+  PAIR,
   SCALE_SESSIONS,
   type Scenario,
   type Target,
@@ -262,19 +263,22 @@ export async function runPhase(
       await warmUp(ordered.values())
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
-    // --restart: fresh processes (and cookies) for every round but the scale servers', whose fill
-    // takes minutes: a process's speed is partly luck (how V8 compiled it), which rounds of
-    // fresh processes average out.
-    const restart = async (): Promise<void> => {
-      const again = targets.filter((t) => t.prefill === undefined)
-      await Promise.all(again.map((t) => stopServer(servers.get(t.name) as RunningServer)))
-      await launchAll(again)
-      for (const t of again) ordered.set(t.name, servers.get(t.name) as RunningServer)
-      if (config.warmup > 0) await warmUp(again.map((t) => ordered.get(t.name) as RunningServer))
-      log(`restart:  ${again.length} servers started again`)
+    // --restart: a fresh process (and cookies) of every server but the pair and the scale
+    // servers (whose fill takes minutes) right before each of its blocks. A process's speed is
+    // partly luck (how V8 compiled it), which fresh processes average out; and a process that
+    // idled for minutes while the others ran can stay slower under load for as long as it is
+    // measured (bench/README.md, "Cold servers"), which a process started just before does not.
+    const restartOne = async (name: string): Promise<void> => {
+      const target = targets.find((t) => t.name === name)
+      if (target === undefined || target.prefill !== undefined || name === PAIR) return
+      await stopServer(ordered.get(name) as RunningServer)
+      await one(target)
+      const server = servers.get(name) as RunningServer
+      ordered.set(name, server)
+      if (config.warmup > 0) await warmUp([server])
     }
     outcome = await runRounds({
-      beforeRound: config.restart ? restart : undefined,
+      beforeBlock: config.restart ? restartOne : undefined,
       servers: ordered,
       prepared,
       scenarios: phase.scenarios,

@@ -38,8 +38,11 @@ export interface RoundPlan {
   /** The load generator's CPU. */
   readonly cpu: number | undefined
   readonly redis: RedisServer | undefined
-  /** Run before every round but the first (fresh server processes with `--restart`). */
-  readonly beforeRound: (() => Promise<void>) | undefined
+  /**
+   * Run right before a server's block (with `--restart`: a fresh process of that server, its
+   * cookies minted and warmed up, so that no server is measured after minutes of idleness).
+   */
+  readonly beforeBlock: ((name: string) => Promise<void>) | undefined
   /** Epoch ms after which no new round starts. */
   readonly deadline: number
   /** Called after each server's block of each round with its slices. */
@@ -124,14 +127,17 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
   for (; round < plan.rounds; round++) {
     if (round > 0 && Date.now() + roundMs > plan.deadline) break
     const began = Date.now()
-    if (round > 0) await plan.beforeRound?.()
     let seq = 0
     for (const [index, name] of order([...plan.servers.keys()], round).entries()) {
+      await plan.beforeBlock?.(name)
       const server = plan.servers.get(name) as RunningServer
       const sequence = block(plan, server, round + index)
       const first = sequence.find(([s]) => s === server)?.[1]
       if (plan.prewarm > 0 && first !== undefined) {
         await runLoad(loadOptions(plan, server, first, plan.prewarm))
+        // The pair idled while the server started and warmed up: one second of its own.
+        const pair = plan.servers.get(PAIR) as RunningServer
+        await runLoad(loadOptions(plan, pair, first, 1))
       }
       const mine: Slice[] = []
       for (const [s, scenario] of sequence) {
