@@ -62,8 +62,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --prewarm S         unmeasured seconds of load on each server right before its slices of a
                       round, 0 to 5 (default 2; see "Cold servers" in bench/README.md)
   --no-restart        keep each server's process for all rounds (default: a fresh process, and
-                      cookies, of each server right before its slices of every round, but for the
-                      pair and the scale servers; see "Process luck" and "Cold servers" in
+                      cookies, of each server and of the pair right before the server's slices of
+                      every round, but for the scale servers; see "Process luck" and "Cold servers" in
                       bench/README.md)
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)

@@ -263,19 +263,27 @@ export async function runPhase(
       await warmUp(ordered.values())
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
-    // --restart: a fresh process (and cookies) of every server but the pair and the scale
-    // servers (whose fill takes minutes) right before each of its blocks. A process's speed is
+    // --restart: a fresh process (and cookies) of every server but the scale servers (whose fill
+    // takes minutes), and of the pair, right before each of its blocks. A process's speed is
     // partly luck (how V8 compiled it), which fresh processes average out; and a process that
     // idled for minutes while the others ran can stay slower under load for as long as it is
     // measured (bench/README.md, "Cold servers"), which a process started just before does not.
+    // The pair too: kept through the run, it idled while each server started, and read 0.76–0.82
+    // of the fresh second bare node:http (measured).
+    const restart = async (target: Target): Promise<RunningServer> => {
+      await stopServer(ordered.get(target.name) as RunningServer)
+      await one(target)
+      const server = servers.get(target.name) as RunningServer
+      ordered.set(target.name, server)
+      if (config.warmup > 0) await warmUp([server])
+      return server
+    }
+    const pairTarget = targets.find((t) => t.name === PAIR)
     const restartOne = async (name: string): Promise<void> => {
       const target = targets.find((t) => t.name === name)
-      if (target === undefined || target.prefill !== undefined || name === PAIR) return
-      await stopServer(ordered.get(name) as RunningServer)
-      await one(target)
-      const server = servers.get(name) as RunningServer
-      ordered.set(name, server)
-      if (config.warmup > 0) await warmUp([server])
+      if (target === undefined || target.prefill !== undefined || pairTarget === undefined) return
+      await restart(pairTarget)
+      await restart(target)
     }
     outcome = await runRounds({
       beforeBlock: config.restart ? restartOne : undefined,

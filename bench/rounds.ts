@@ -39,8 +39,8 @@ export interface RoundPlan {
   readonly cpu: number | undefined
   readonly redis: RedisServer | undefined
   /**
-   * Run right before a server's block (with `--restart`: a fresh process of that server, its
-   * cookies minted and warmed up, so that no server is measured after minutes of idleness).
+   * Run right before a server's block (with `--restart`: fresh processes of that server and of
+   * the pair, cookies minted and warmed up, so that neither is measured after idling).
    */
   readonly beforeBlock: ((name: string) => Promise<void>) | undefined
   /** Epoch ms after which no new round starts. */

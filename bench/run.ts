@@ -39,10 +39,10 @@ function estimate(phase: Phase, rounds: number, duration: number, warmup: number
   const fills = phase.targets.some((t) => t.prefill !== undefined)
   const setup = 20 + minting * 5 + (fills ? 80 : 0)
   const inProcess = phase.inProcess ? 60 : 0
-  // --restart: every round starts each server again (not the pair or the filled ones) right
-  // before its block, one at a time, and mints again.
+  // --restart: every round starts each server again (not the filled ones), and the pair with it,
+  // right before its block, one at a time, and mints again.
   const restarted = phase.targets.filter((t) => t.prefill === undefined).length - 1
-  const again = restarted * (warmup + 0.5) + minting * 5
+  const again = restarted * 2 * (warmup + 0.5) + minting * 5
   return {
     perRound,
     again,
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     `cpus:     ${pinned ? 'servers on CPU 0; wrk, redis-server and PostgreSQL on CPU 1' : 'not pinned'}`,
   )
   log(
-    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}${config.restart ? '; a fresh process of each server right before its slices of a round' : ''}`,
+    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}${config.restart ? '; fresh processes of each server and of the pair right before its slices of a round' : ''}`,
   )
   for (const [i, p] of plan.entries()) {
     log(
