@@ -18,6 +18,8 @@ export interface Config {
   readonly rounds: number
   /** Fresh server processes for every round (but the scale servers'). */
   readonly restart: boolean
+  /** Fresh processes of each server and the pair right before each block (`--fresh-blocks`). */
+  readonly freshBlocks: boolean
   /** Unmeasured seconds of load on each server right before its slices of a round. */
   readonly prewarm: number
   /** Seconds per slice. */
@@ -61,10 +63,12 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --duration S        seconds per slice, 1 to 10 (default 1)
   --prewarm S         unmeasured seconds of load on each server right before its slices of a
                       round, 0 to 5 (default 2; see "Cold servers" in bench/README.md)
-  --no-restart        keep each server's process for all rounds (default: a fresh process, and
-                      cookies, of each server and of the pair right before the server's slices of
-                      every round, but for the scale servers; see "Process luck" and "Cold servers" in
+  --no-restart        keep each server's process for all rounds (default: fresh processes, and
+                      cookies, every round but for the scale servers; see "Process luck" in
                       bench/README.md)
+  --fresh-blocks      start each server, and the pair with it, afresh right before the server's
+                      slices of every round instead (no server measured after idling; see "Cold
+                      servers" in bench/README.md)
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
@@ -118,6 +122,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       warmup: { type: 'string' },
       prewarm: { type: 'string' },
       'no-restart': { type: 'boolean' },
+      'fresh-blocks': { type: 'boolean' },
       connections: { type: 'string' },
       cookies: { type: 'string' },
       budget: { type: 'string' },
@@ -163,6 +168,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     rounds: num('rounds', 3, 0, 20),
     prewarm: num('prewarm', 2, 0, 5),
     restart: !(values['no-restart'] ?? env('no-restart') === '1'),
+    freshBlocks: values['fresh-blocks'] ?? env('fresh-blocks') === '1',
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),

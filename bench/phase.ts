@@ -263,7 +263,7 @@ export async function runPhase(
       await warmUp(ordered.values())
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
-    // --restart: a fresh process (and cookies) of every server but the scale servers (whose fill
+    // --fresh-blocks: a fresh process (and cookies) of every server but the scale servers (whose fill
     // takes minutes), and of the pair, right before each of its blocks. A process's speed is
     // partly luck (how V8 compiled it), which fresh processes average out; and a process that
     // idled for minutes while the others ran can stay slower under load for as long as it is
@@ -278,6 +278,16 @@ export async function runPhase(
       if (config.warmup > 0) await warmUp([server])
       return server
     }
+    // --restart without --fresh-blocks: fresh processes (and cookies) of every server but the
+    // scale servers before every round but the first, all at once.
+    const restartAll = async (): Promise<void> => {
+      const again = targets.filter((t) => t.prefill === undefined)
+      await Promise.all(again.map((t) => stopServer(servers.get(t.name) as RunningServer)))
+      await launchAll(again)
+      for (const t of again) ordered.set(t.name, servers.get(t.name) as RunningServer)
+      if (config.warmup > 0) await warmUp(again.map((t) => ordered.get(t.name) as RunningServer))
+      log(`restart:  ${again.length} servers started again`)
+    }
     const pairTarget = targets.find((t) => t.name === PAIR)
     const restartOne = async (name: string): Promise<void> => {
       const target = targets.find((t) => t.name === name)
@@ -286,7 +296,8 @@ export async function runPhase(
       await restart(target)
     }
     outcome = await runRounds({
-      beforeBlock: config.restart ? restartOne : undefined,
+      beforeRound: config.restart && !config.freshBlocks ? restartAll : undefined,
+      beforeBlock: config.freshBlocks ? restartOne : undefined,
       servers: ordered,
       prepared,
       scenarios: phase.scenarios,

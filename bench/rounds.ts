@@ -38,9 +38,11 @@ export interface RoundPlan {
   /** The load generator's CPU. */
   readonly cpu: number | undefined
   readonly redis: RedisServer | undefined
+  /** Run before every round but the first (fresh server processes with `--restart`). */
+  readonly beforeRound: (() => Promise<void>) | undefined
   /**
-   * Run right before a server's block (with `--restart`: fresh processes of that server and of
-   * the pair, cookies minted and warmed up, so that neither is measured after idling).
+   * Run right before a server's block (with `--fresh-blocks`: fresh processes of that server and
+   * of the pair, cookies minted and warmed up, so that neither is measured after idling).
    */
   readonly beforeBlock: ((name: string) => Promise<void>) | undefined
   /** Epoch ms after which no new round starts. */
@@ -127,6 +129,7 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
   for (; round < plan.rounds; round++) {
     if (round > 0 && Date.now() + roundMs > plan.deadline) break
     const began = Date.now()
+    if (round > 0) await plan.beforeRound?.()
     let seq = 0
     for (const [index, name] of order([...plan.servers.keys()], round).entries()) {
       await plan.beforeBlock?.(name)
@@ -135,9 +138,11 @@ export async function runRounds(plan: RoundPlan): Promise<{ slices: Slice[]; rou
       const first = sequence.find(([s]) => s === server)?.[1]
       if (plan.prewarm > 0 && first !== undefined) {
         await runLoad(loadOptions(plan, server, first, plan.prewarm))
-        // The pair idled while the server started and warmed up: one second of its own.
-        const pair = plan.servers.get(PAIR) as RunningServer
-        await runLoad(loadOptions(plan, pair, first, 1))
+        if (plan.beforeBlock !== undefined) {
+          // The pair was started again with the server: one second of its own.
+          const pair = plan.servers.get(PAIR) as RunningServer
+          await runLoad(loadOptions(plan, pair, first, 1))
+        }
       }
       const mine: Slice[] = []
       for (const [s, scenario] of sequence) {

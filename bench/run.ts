@@ -31,21 +31,22 @@ function estimate(phase: Phase, rounds: number, duration: number, warmup: number
   // Every server but the pair runs each scenario of the phase, each slice next to one of the pair.
   const servers = phase.targets.length - 1
   const slices = 2 * servers * phase.scenarios.length
-  // The pre-warm: the server's, then one second of the pair's.
-  const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 1.2) : 0)
+  const perRound = slices * (duration + 0.1) + (prewarm > 0 ? servers * (prewarm + 0.1) : 0)
   // Starting a server and minting its cookies over HTTP about 5 s (four at a time); the fills of
   // the scale stores run side by side, about 80 s for a million sessions each.
   const minting = phase.targets.filter((t) => hasSessions(t) && t.prefill === undefined).length
   const fills = phase.targets.some((t) => t.prefill !== undefined)
   const setup = 20 + minting * 5 + (fills ? 80 : 0)
   const inProcess = phase.inProcess ? 60 : 0
-  // --restart: every round starts each server again (not the filled ones), and the pair with it,
-  // right before its block, one at a time, and mints again.
-  const restarted = phase.targets.filter((t) => t.prefill === undefined).length - 1
-  const again = restarted * 2 * (warmup + 0.5) + minting * 5
+  // --restart: each later round starts the servers again (not the filled ones) and mints again;
+  // --fresh-blocks: every round, each server and the pair with it, one at a time.
+  const restarted = phase.targets.filter((t) => t.prefill === undefined).length
+  const again = restarted * (warmup + 0.5) + minting * 4
+  const fresh = (restarted - 1) * 2 * (warmup + 0.5) + minting * 5
   return {
     perRound,
     again,
+    fresh,
     total: rounds * perRound + phase.targets.length * (warmup + 0.15) + setup + inProcess,
   }
 }
@@ -119,7 +120,11 @@ async function main(): Promise<void> {
   const deadline = began + config.budget * 60_000
   const estimates = plan.map((p) => {
     const e = estimate(p, config.rounds, config.duration, config.warmup, config.prewarm)
-    const again = config.restart ? config.rounds * e.again : 0
+    const again = config.freshBlocks
+      ? config.rounds * e.fresh
+      : config.restart
+        ? (config.rounds - 1) * e.again
+        : 0
     return { perRound: e.perRound, total: e.total + again }
   })
   const expected = estimates.reduce((s, e) => s + e.total, 0)
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
     `cpus:     ${pinned ? 'servers on CPU 0; wrk, redis-server and PostgreSQL on CPU 1' : 'not pinned'}`,
   )
   log(
-    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}${config.restart ? '; fresh processes of each server and of the pair right before its slices of a round' : ''}`,
+    `rounds:   ${config.rounds} × (every scenario × every server, ${config.duration} s slices, each next to bare node:http on the same route); warm-up ${config.warmup} s per server${config.prewarm > 0 ? `; ${config.prewarm} s of unmeasured load on each server before its slices of a round` : ''}${config.freshBlocks ? '; fresh processes of each server and of the pair right before its slices of a round' : config.restart ? '; fresh server processes every round' : ''}`,
   )
   for (const [i, p] of plan.entries()) {
     log(
