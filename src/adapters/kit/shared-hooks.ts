@@ -12,7 +12,7 @@ import { sharedHoldOf } from '../../core/request.ts'
 export type Method = (...args: unknown[]) => unknown
 
 /** What a shared hook passes a call to: the hold of the response it was called on. */
-export interface SharedHold {
+interface SharedHold {
   /** The methods under the hooks it was made for (the hooks of this copy of the library). */
   readonly shared: Originals | null
   hold(index: number, args: unknown[]): unknown
