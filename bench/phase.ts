@@ -270,13 +270,12 @@ export async function runPhase(
     // measured (bench/README.md, "Cold servers"), which a process started just before does not.
     // The pair too: kept through the run, it idled while each server started, and read 0.76–0.82
     // of the fresh second bare node:http (measured).
-    const restart = async (target: Target): Promise<RunningServer> => {
+    const restart = async (target: Target): Promise<void> => {
       await stopServer(ordered.get(target.name) as RunningServer)
       await one(target)
       const server = servers.get(target.name) as RunningServer
       ordered.set(target.name, server)
       if (config.warmup > 0) await warmUp([server])
-      return server
     }
     // --restart without --fresh-blocks: fresh processes (and cookies) of every server but the
     // scale servers before every round but the first, all at once.
