@@ -39,10 +39,11 @@ function estimate(phase: Phase, rounds: number, duration: number, warmup: number
   const setup = 20 + minting * 5 + (fills ? 80 : 0)
   const inProcess = phase.inProcess ? 60 : 0
   // --restart: each later round starts the servers again (not the filled ones) and mints again;
-  // --fresh-blocks: every round, each server and the pair with it, one at a time.
+  // --fresh-blocks: every round, each server and the pair with it, one at a time (and then a
+  // second of the pair's load after the pre-warm).
   const restarted = phase.targets.filter((t) => t.prefill === undefined).length
   const again = restarted * (warmup + 0.5) + minting * 4
-  const fresh = (restarted - 1) * 2 * (warmup + 0.5) + minting * 5
+  const fresh = (restarted - 1) * (2 * (warmup + 0.5) + 1.1) + minting * 5
   return {
     perRound,
     again,
