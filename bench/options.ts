@@ -44,6 +44,8 @@ export interface Config {
   readonly reuseBuild: boolean
   /** NODE_OPTIONS for the server processes (a V8 flag to try, say). */
   readonly serverNodeOptions: string
+  /** Keep V8's memory reducer in the server processes (off by default: "Cold servers"). */
+  readonly memoryReducer: boolean
   readonly list: boolean
 }
 
@@ -86,6 +88,8 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --reuse-build       keep the previous run's compiled servers
   --server-node-options TEXT
                       NODE_OPTIONS of every server process (for example --max-semi-space-size=32)
+  --memory-reducer    keep V8's memory reducer in the servers (default: off, so that a server
+                      that idled between its blocks is not measured slower; see "Cold servers")
   --list              print the servers and goals, then exit
   --help              this text`
 
@@ -136,6 +140,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       out: { type: 'string' },
       'reuse-build': { type: 'boolean' },
       'server-node-options': { type: 'string' },
+      'memory-reducer': { type: 'boolean' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -184,6 +189,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     out: text('out') ?? join(ROOT, 'bench', 'results', 'latest.json'),
     reuseBuild: values['reuse-build'] ?? false,
     serverNodeOptions: text('server-node-options') ?? '',
+    memoryReducer: values['memory-reducer'] ?? env('memory-reducer') === '1',
     list: values.list ?? false,
   }
   if (config.rounds === 0 && config.profile.length === 0) {

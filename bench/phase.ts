@@ -160,6 +160,7 @@ async function launch(
       ...(count > 0 ? { BENCH_PREFILL: String(count) } : {}),
     },
     readySeconds: target.prefill === undefined ? 120 : 900,
+    memoryReducer: config.memoryReducer,
   })
   const startSeconds = (Date.now() - started) / 1000
   try {

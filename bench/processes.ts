@@ -68,6 +68,12 @@ export interface StartOptions {
    * for bench/instructions.ts. Not combined with `cpu`.
    */
   readonly launcher?: readonly string[]
+  /**
+   * Keep V8's memory reducer (default: off, `--no-memory-reducer`). An idle process's memory
+   * reducer compacts its heap and leaves it slower for seconds of load afterwards (bench/README.md,
+   * "Cold servers"); a server under steady load never idles long enough to run it.
+   */
+  readonly memoryReducer?: boolean
 }
 
 /** Starts one server and waits for its ready message. */
@@ -77,6 +83,7 @@ export function startServer(
   options: StartOptions,
 ): Promise<RunningServer> {
   const nodeArgs = target.prefill === undefined ? [] : ['--expose-gc', '--max-old-space-size=8192']
+  if (options.memoryReducer !== true) nodeArgs.push('--no-memory-reducer')
   const args = [...nodeArgs, entry, target.name]
   const [command, ...prefix] =
     options.launcher ?? (options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)])

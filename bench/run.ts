@@ -155,6 +155,7 @@ async function main(): Promise<void> {
   )
   if (config.rounds < 3) log('note:     fewer than 3 rounds: the spreads say little')
   if (config.serverNodeOptions) log(`servers:  NODE_OPTIONS=${config.serverNodeOptions}`)
+  log(`servers:  V8's memory reducer ${config.memoryReducer ? 'on (--memory-reducer)' : 'off'}`)
 
   const entry = buildServers(config.reuseBuild)
   const dir = mkdtempSync(join(tmpdir(), 'sessionware-bench-'))
