@@ -14,6 +14,7 @@ import type { RegisteredData, RegisteredFlash, SessionData } from '../core/types
 import { aliasRequest } from './kit/attach.ts'
 import { holdNodeResponse } from './kit/node-response.ts'
 import { finishRequest } from './kit/policy.ts'
+import { addSessionHeaders } from './kit/session-headers.ts'
 import { nodeTransport } from './kit/transport.ts'
 
 declare module 'koa' {
@@ -65,7 +66,7 @@ const ACCESSORS: PropertyDescriptorMap = {
  * `getSession(ctx.req)`) gives the request's session, loaded only when asked for.
  *
  * After the middleware below it returned, the session is committed and its Set-Cookie values are
- * appended (`ctx.append`) with `Vary: Cookie` (`ctx.vary`) whenever it was read, before Koa
+ * appended to the response's headers with `Vary: Cookie` whenever it was read, before Koa
  * writes the response: string, JSON, Buffer and stream bodies, redirects, HEAD and 204 alike, and
  * visible to the middleware above. A commit error (`SessionStoreError`, with `status` 503;
  * `SessionCookieTooLargeError`) is thrown from the middleware to the error handling above it and
@@ -115,7 +116,8 @@ export function sessionMiddleware<Data extends SessionData, Flash extends Sessio
     if (!attached.active) return
     const result = finishRequest(attached, false)
     const cookies = Array.isArray(result) ? result : await result
-    if (cookies.length > 0) ctx.append('Set-Cookie', cookies)
-    ctx.vary('Cookie')
+    // Straight onto the node response, where Koa keeps its headers (`ctx.append` and `ctx.vary`
+    // would copy every header first); like them, nothing once the headers are out.
+    if (!res.headersSent) addSessionHeaders(res, attached, cookies, undefined)
   }
 }

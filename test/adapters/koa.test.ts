@@ -155,6 +155,16 @@ describe('Koa adapter: responses', () => {
     assert.equal(result.headers.vary, 'Cookie')
   })
 
+  it("merges Vary: Cookie into the application's Vary, once", async (t) => {
+    const { client } = await start(t, async (ctx) => {
+      await increment(ctx)
+      ctx.vary(ctx.path === '/twice' ? 'cookie' : 'Accept-Encoding')
+      ctx.body = 'ok'
+    })
+    assert.equal((await client.get('/')).headers.vary, 'Accept-Encoding, Cookie')
+    assert.equal((await client.get('/twice')).headers.vary, 'cookie')
+  })
+
   it('adds the Set-Cookie to a Buffer body', async (t) => {
     const { client } = await start(t, async (ctx) => {
       await increment(ctx)

@@ -11,9 +11,8 @@ import {
   RequestState,
   sharedHoldOf,
 } from '../../core/request.ts'
+import { addSessionHeaders } from './session-headers.ts'
 import { hookPrototype, type Method, type Originals, type Shared } from './shared-hooks.ts'
-import { varyOnCookie } from './vary.ts'
-import { takeHeader } from './write-head.ts'
 
 /**
  * Receives an error of the handler or of the session commit, with the request and response, and
@@ -68,35 +67,6 @@ class HeldCall {
 /** What a held or dropped call returns, as node's own method would. */
 function heldResult(index: number, res: ServerResponse, writable: boolean): unknown {
   return index === WRITE ? writable : index === FLUSH_HEADERS ? undefined : res
-}
-
-/**
- * Adds the session's headers to `res`: `Vary: Cookie` when the session was read, and the
- * Set-Cookie values after the application's. `head`: the arguments of a held `writeHead`, whose
- * headers take precedence over those set with `setHeader` (node's own rule).
- */
-function addSessionHeaders(
-  res: ServerResponse,
-  attached: AttachedRequest,
-  cookies: string[],
-  head: unknown[] | undefined,
-): void {
-  // A writeHead given only a status (node's own, for write and end) names no header.
-  const headers = head !== undefined && head.length > 1 ? head : undefined
-  if (attached.active) {
-    const app = headers ? takeHeader(headers, 'vary') : null
-    res.setHeader('vary', varyOnCookie(app === null ? res.getHeader('vary') : app))
-  }
-  if (cookies.length > 0) {
-    // Cookies given to writeHead replace those set with setHeader (node's own precedence); the
-    // session's cookies are added to whichever the application chose.
-    let app = headers ? takeHeader(headers, 'set-cookie') : null
-    if (app === null) {
-      const existing = res.getHeader('set-cookie')
-      app = existing === undefined ? [] : [existing].flat().map(String)
-    }
-    res.setHeader('set-cookie', app.length === 0 ? cookies : app.concat(cookies))
-  }
 }
 
 /** The hooked methods, as own properties of a response. */
