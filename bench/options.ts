@@ -18,7 +18,10 @@ export interface Config {
   readonly rounds: number
   /** Fresh server processes for every round (but the scale servers'). */
   readonly restart: boolean
-  /** Fresh processes of each server and the pair right before each block (`--fresh-blocks`). */
+  /**
+   * Fresh processes of each server and the pair right before each block (the default; off with
+   * `--no-fresh-blocks` or `--no-restart`).
+   */
   readonly freshBlocks: boolean
   /** Unmeasured seconds of load on each server right before its slices of a round. */
   readonly prewarm: number
@@ -68,9 +71,10 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --no-restart        keep each server's process for all rounds (default: fresh processes, and
                       cookies, every round but for the scale servers; see "Process luck" in
                       bench/README.md)
-  --fresh-blocks      start each server, and the pair with it, afresh right before the server's
-                      slices of every round instead (no server measured after idling; see "Cold
-                      servers" in bench/README.md)
+  --no-fresh-blocks   start every server at the start of a round, instead of each server and the
+                      pair with it afresh right before the server's slices of the round (the
+                      default, so that no server is measured after idling; see "Cold servers" in
+                      bench/README.md); --fresh-blocks asks for the default
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
@@ -127,6 +131,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
       prewarm: { type: 'string' },
       'no-restart': { type: 'boolean' },
       'fresh-blocks': { type: 'boolean' },
+      'no-fresh-blocks': { type: 'boolean' },
       connections: { type: 'string' },
       cookies: { type: 'string' },
       budget: { type: 'string' },
@@ -167,13 +172,22 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
         (s.name === 'read-many' && routes.includes('read'))) &&
       !(s.rotate && cookies === 0),
   )
+  const restart = !(values['no-restart'] ?? env('no-restart') === '1')
+  const sharedStart = values['no-fresh-blocks'] ?? env('no-fresh-blocks') === '1'
+  if (sharedStart && values['fresh-blocks']) {
+    throw new Error('--fresh-blocks and --no-fresh-blocks: choose one')
+  }
+  if (!restart && values['fresh-blocks']) {
+    throw new Error('--fresh-blocks starts processes before every block: not with --no-restart')
+  }
+  const freshBlocks = restart && !sharedStart
   const config: Config = {
     only: list(text('only')),
     scenarios,
     rounds: num('rounds', 3, 0, 20),
     prewarm: num('prewarm', 2, 0, 5),
-    restart: !(values['no-restart'] ?? env('no-restart') === '1'),
-    freshBlocks: values['fresh-blocks'] ?? env('fresh-blocks') === '1',
+    restart,
+    freshBlocks,
     duration: num('duration', 1, 1, 10),
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),

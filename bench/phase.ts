@@ -264,7 +264,7 @@ export async function runPhase(
       await warmUp(ordered.values())
       log(`warm-up:  ${config.warmup} s per server, every route at once`)
     }
-    // --fresh-blocks: a fresh process (and cookies) of every server but the scale servers (whose fill
+    // Fresh blocks (the default): a fresh process (and cookies) of every server but the scale servers (whose fill
     // takes minutes), and of the pair, right before each of its blocks. A process's speed is
     // partly luck (how V8 compiled it), which fresh processes average out; and a process that
     // idled for minutes while the others ran can stay slower under load for as long as it is
@@ -278,7 +278,7 @@ export async function runPhase(
       ordered.set(target.name, server)
       if (config.warmup > 0) await warmUp([server])
     }
-    // --restart without --fresh-blocks: fresh processes (and cookies) of every server but the
+    // --no-fresh-blocks (with restarts): fresh processes (and cookies) of every server but the
     // scale servers before every round but the first, all at once.
     const restartAll = async (): Promise<void> => {
       const again = targets.filter((t) => t.prefill === undefined)
