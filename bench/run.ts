@@ -39,11 +39,12 @@ function estimate(phase: Phase, rounds: number, duration: number, warmup: number
   const setup = 20 + minting * 5 + (fills ? 80 : 0)
   const inProcess = phase.inProcess ? 60 : 0
   // --restart: each later round starts the servers again (not the filled ones) and mints again;
-  // --fresh-blocks: every round, each server and the pair with it, one at a time (and then a
-  // second of the pair's load after the pre-warm).
+  // fresh blocks (the default): every round, each server and the pair with it, one at a time.
+  // Scaled to what runs took (2026-12-03: 1,136 s for the full run with 3 rounds, against 1,218 s
+  // for --no-fresh-blocks, whose estimate of 24 minutes this keeps).
   const restarted = phase.targets.filter((t) => t.prefill === undefined).length
   const again = restarted * (warmup + 0.5) + minting * 4
-  const fresh = (restarted - 1) * (2 * (warmup + 0.5) + 1.1) + minting * 5
+  const fresh = (restarted - 1) * (warmup + 0.5) + minting * 2
   return {
     perRound,
     again,
