@@ -66,8 +66,22 @@ export const GOALS: readonly Goal[] = [
     ceiling: 'node-sodium-cookie',
   },
   // Issue 9: server stores close to the limit.
-  { issue: 9, target: 'sessionware-memory', versus: 'node', scenarios: READS, min: 0.85 },
-  { issue: 9, target: 'sessionware-memory', versus: 'node', scenarios: ['none'], min: 0.97 },
+  {
+    issue: 9,
+    target: 'sessionware-memory',
+    versus: 'node',
+    scenarios: READS,
+    min: 0.85,
+    ceiling: 'node-memory-lookup',
+  },
+  {
+    issue: 9,
+    target: 'sessionware-memory',
+    versus: 'node',
+    scenarios: ['none'],
+    min: 0.97,
+    ceiling: 'node-memory-lookup',
+  },
   {
     issue: 9,
     target: 'sessionware-redis',

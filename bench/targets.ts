@@ -90,6 +90,11 @@ export const SEALED_CEILING = 'node-sodium-cookie'
  * `writeHead`, an awaited load, the idle check): the ceiling of any library with sessionware's API.
  */
 export const SEALED_API_CEILING = 'node-sodium-cookie-api'
+/**
+ * Bare node:http finding one record in a `Map` by the SHA-256 of the id in its cookie
+ * (bench/servers/memory-lookup.ts): the most a store in memory with hashed ids can serve here.
+ */
+export const MEMORY_CEILING = 'node-memory-lookup'
 /** The same work on bare Fastify: the ceiling of an encrypted cookie on Fastify. */
 export const FASTIFY_SEALED_CEILING = 'fastify-sodium-cookie'
 
@@ -186,6 +191,14 @@ export const TARGETS: readonly Target[] = [
     storage: 'redis',
     redisPrefix: `bench:${REDIS_CEILING}:`,
     packageName: 'redis',
+  },
+  {
+    ...bare(
+      'node',
+      MEMORY_CEILING,
+      'bare node:http + one SHA-256 and Map lookup (no session library: the memory ceiling)',
+    ),
+    storage: 'memory',
   },
   {
     ...bare(

@@ -9,7 +9,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { withSessions } from '../../src/adapters/node.ts'
 import { getSession } from '../../src/index.ts'
-import { REDIS_CEILING, SEALED_API_CEILING, SEALED_CEILING, type Target } from '../targets.ts'
+import {
+  MEMORY_CEILING,
+  REDIS_CEILING,
+  SEALED_API_CEILING,
+  SEALED_CEILING,
+  type Target,
+} from '../targets.ts'
 import {
   type Data,
   type Handler,
@@ -19,6 +25,7 @@ import {
   secret,
   send,
 } from './common.ts'
+import { startMemoryLookup } from './memory-lookup.ts'
 import { startRedisRoundtrip } from './redis-roundtrip.ts'
 import { type Manager, readN, writeN } from './sessionware.ts'
 import { startSodiumCookie } from './sodium-cookie.ts'
@@ -87,6 +94,7 @@ async function ironSession(): Promise<Handler> {
 /** Starts a node:http target (`manager`: sessionware's, for its targets). */
 export async function startNode(target: Target, manager: Manager | undefined): Promise<Listening> {
   if (target.name === REDIS_CEILING) return startRedisRoundtrip(target)
+  if (target.name === MEMORY_CEILING) return startMemoryLookup()
   if (target.name === SEALED_CEILING) return startSodiumCookie()
   if (target.name === SEALED_API_CEILING) return startSodiumCookie(true)
   if (target.kind === 'bare') return listenNode(bare())
