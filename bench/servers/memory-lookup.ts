@@ -20,7 +20,7 @@
  * @module
  */
 
-import { createHash, hash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
 
 /** A record as a minimal store keeps it. */
@@ -33,11 +33,8 @@ interface StoredRecord {
 const ID_LENGTH = 32
 const LIFETIME_MS = FOURTEEN_DAYS_S * 1000
 
-/** SHA-256, base64url: one-shot where node has it (20.12+), as sessionware does. */
-const digest = (id: string): string =>
-  typeof hash === 'function'
-    ? hash('sha256', id, 'base64url')
-    : createHash('sha256').update(id).digest('base64url')
+/** SHA-256, base64url, one-shot (node 20.12+; the project needs 20.19), as sessionware does. */
+const digest = (id: string): string => hash('sha256', id, 'base64url')
 
 /** Starts the ceiling server. */
 export function startMemoryLookup(): Promise<Listening> {
