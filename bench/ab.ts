@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       servers = []
       for (const [i, v] of variants.entries()) {
         const env = { ...v.env, ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) }
-        const server = await startServer(v.entry, v.target, { cpu: 0, env, readySeconds: 60 })
+        const server = await startServer(v.entry, v.target, { cpu: 0, env, readySeconds: 180 })
         servers.push(server)
         const sub = join(dir, `${block}-${i}`)
         mkdirSync(sub)

@@ -20,6 +20,7 @@
 
 import { writeFileSync } from 'node:fs'
 import { Session as Inspector } from 'node:inspector/promises'
+import { setFlagsFromString } from 'node:v8'
 import { cleanups, type Listening } from './servers/common.ts'
 import { startExpress } from './servers/express.ts'
 import { startFastify } from './servers/fastify.ts'
@@ -75,6 +76,10 @@ function profiler() {
 }
 
 async function main(): Promise<void> {
+  // BENCH_V8_FLAGS: V8 flags set before anything runs, for A/B runs of bench/ab.ts (node refuses
+  // most V8 flags in NODE_OPTIONS); for example `--no-allocation-site-pretenuring`.
+  const flags = process.env.BENCH_V8_FLAGS
+  if (flags) setFlagsFromString(flags)
   const name = process.argv[2] ?? ''
   const target = targetByName(name)
   if (target === undefined) throw new Error(`unknown target ${JSON.stringify(name)}`)
