@@ -142,6 +142,7 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
     attached: AttachedRequest,
     onError: NodeErrorHandler<Req, Res>,
     shared: Originals | null,
+    /** Whether the own hooks may be {@link OWN_HOOKS} (see `holdNodeResponse`'s checks). */
     mayShare = false,
   ) {
     this.req = req
@@ -155,12 +156,8 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
     }
     const target = res as unknown as Hooked
     this.writeHead = target.writeHead
-    if (mayShare && attached instanceof RequestState && sharedHoldOf(req) === undefined) {
-      // The same four functions for every response, which find this hold through `res.req`.
-      attached.sharedHold = this
-      if (sharedHoldOf(req) === this) this.ownShared = true
-      else attached.sharedHold = undefined
-    }
+    // The same four functions for every response, which find this hold through `res.req`.
+    if (mayShare) this.ownShared = claimShared(req, attached as RequestState, this)
     target.writeHead = this.hook(WRITE_HEAD)
   }
 
@@ -292,6 +289,17 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
   }
 }
 
+/**
+ * Makes `hold` the one that hooks shared by many responses find through `res.req` (the request
+ * state's `sharedHold`); false, and undone, when `attached` does not hang on `req` itself.
+ */
+function claimShared(req: object, attached: RequestState, hold: object): boolean {
+  attached.sharedHold = hold
+  if (sharedHoldOf(req) === hold) return true
+  attached.sharedHold = undefined
+  return false
+}
+
 /** The hold of `res` whose own hooks are {@link OWN_HOOKS}, found through `res.req`. */
 function ownHoldOf(res: object): Hold<IncomingMessage, ServerResponse> | undefined {
   const req = (res as Shared).req
@@ -388,20 +396,15 @@ export function holdNodeResponse<Req extends IncomingMessage, Res extends Server
     return new Unheld(req, res, onError)
   }
   const via = options.via as Shared | undefined
-  if (
-    via !== undefined &&
+  const mayShare =
     attached instanceof RequestState &&
     (res as unknown as Shared).req === req &&
-    sharedHoldOf(req) === undefined &&
-    Object.prototype.isPrototypeOf.call(via, res)
-  ) {
+    sharedHoldOf(req) === undefined
+  if (mayShare && via !== undefined && Object.prototype.isPrototypeOf.call(via, res)) {
     const hold = new Hold(req, res, attached, onError, hookPrototype(via))
-    attached.sharedHold = hold
-    // The hooks find it through `res.req` only when `attached` hangs on that very request.
-    if (sharedHoldOf(req) === hold) return hold
-    attached.sharedHold = undefined
+    if (claimShared(req, attached, hold)) return hold
   }
-  const hold = new Hold(req, res, attached, onError, null, (res as unknown as Shared).req === req)
+  const hold = new Hold(req, res, attached, onError, null, mayShare)
   if (!headersPassWriteHead(res) || !attached.watchCommit(hold)) hold.mayWait()
   return hold
 }
