@@ -271,6 +271,40 @@ describe('the lighter hold of node:http responses', () => {
     },
   )
 
+  it(
+    'every held response shares the same hook functions; one whose res.req is another object gets its own',
+    NODE_ONLY,
+    async (t) => {
+      // A new closure per response as its own property makes V8 tenure the allocation sites of
+      // every request's objects (decisions/006): the hooks must be shared where they can be.
+      const fixture = createFixture('server', { cookie: { secure: false } })
+      const seen: Record<string, Array<Set<unknown>>> = { shared: [], own: [] }
+      const base = await serve(
+        t,
+        withSessions(fixture.sessions, async (req, res) => {
+          const route = req.url === '/own' ? 'own' : 'shared'
+          if (route === 'own') (res as { req: unknown }).req = Object.create(req)
+          const session = await fixture.sessions.getSession(req)
+          session.set('n', Number(session.get('n') ?? 0) + 1)
+          const record = res as unknown as Record<string, unknown>
+          const names = ['writeHead', 'write', 'end', 'flushHeaders']
+          seen[route]?.push(new Set(names.map((name) => record[name])))
+          res.end(String(session.get('n')))
+        }) as never,
+      )
+      const client = new Client(base)
+      for (let n = 1; n <= 2; n++) assert.equal((await client.get('/')).body, String(n))
+      for (let n = 3; n <= 4; n++) assert.equal((await client.get('/own')).body, String(n))
+      const [first, second] = seen.shared as [Set<unknown>, Set<unknown>]
+      assert.equal(first.size, 4, 'four distinct hooks')
+      assert.deepEqual([...first], [...second], 'the same four functions on both responses')
+      const [ownFirst, ownSecond] = seen.own as [Set<unknown>, Set<unknown>]
+      assert.equal([...ownFirst].filter((hook) => ownSecond.has(hook)).length, 0)
+      assert.equal([...ownFirst].filter((hook) => first.has(hook)).length, 0)
+      assert.equal(fixture.errors.length, 0, String(fixture.errors[0]))
+    },
+  )
+
   it('a response class with its own _implicitHeader gets all four hooks from the start', async (t) => {
     const fixture = createFixture('cookie', { cookie: { secure: false } })
     class Response extends ServerResponse {

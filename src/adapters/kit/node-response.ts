@@ -12,7 +12,13 @@ import {
   sharedHoldOf,
 } from '../../core/request.ts'
 import { addSessionHeaders } from './session-headers.ts'
-import { hookPrototype, type Method, type Originals, type Shared } from './shared-hooks.ts'
+import {
+  hookPrototype,
+  type Method,
+  type Originals,
+  OWN_HOOKS,
+  type Shared,
+} from './shared-hooks.ts'
 
 /**
  * Receives an error of the handler or of the session commit, with the request and response, and
@@ -164,9 +170,7 @@ class Hold<Req extends IncomingMessage, Res extends ServerResponse>
   /**
    * The own hook of method `index` this hold puts on the response: the same function for every
    * response when it can find the hold through `res.req` ({@link OWN_HOOKS}), else a closure of
-   * its own. A closure per response as an own property makes V8 tenure the allocation sites of
-   * the requests' and responses' objects (allocate them in the old generation for the rest of the
-   * process): 4–6 % of a request's CPU, measured (decisions/006, fifteenth session).
+   * its own.
    */
   hook(index: number): Method {
     return this.ownShared ? (OWN_HOOKS[index] as Method) : (...args) => this.hold(index, args)
@@ -299,33 +303,6 @@ function claimShared(req: object, attached: RequestState, hold: object): boolean
   attached.sharedHold = undefined
   return false
 }
-
-/** The hold of `res` whose own hooks are {@link OWN_HOOKS}, found through `res.req`. */
-function ownHoldOf(res: object): Hold<IncomingMessage, ServerResponse> | undefined {
-  const req = (res as Shared).req
-  if (typeof req !== 'object' || req === null) return undefined
-  const hold = sharedHoldOf(req)
-  return hold instanceof Hold && hold.ownShared && hold.res === res ? hold : undefined
-}
-
-/** The own hook of method `index` (named `name`) that every response held this way shares. */
-function ownHook(index: number, name: keyof Hooked): Method {
-  return function (this: object, ...args: unknown[]): unknown {
-    const hold = ownHoldOf(this)
-    if (hold !== undefined) return hold.hold(index, args)
-    // Its `res.req` was replaced since: the method beneath, from the prototype.
-    const beneath = (Object.getPrototypeOf(this) as Hooked)[name]
-    return beneath.apply(this, args)
-  }
-}
-
-/** The own hooks shared by every response whose hold `res.req` leads to, by method index. */
-const OWN_HOOKS: readonly Method[] = [
-  ownHook(WRITE_HEAD, 'writeHead'),
-  ownHook(WRITE, 'write'),
-  ownHook(END, 'end'),
-  ownHook(FLUSH_HEADERS, 'flushHeaders'),
-]
 
 /** A response whose headers were sent before the session was asked for: nothing to hold. */
 class Unheld<Req extends IncomingMessage, Res extends ServerResponse> implements NodeResponseHold {
