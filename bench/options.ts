@@ -78,7 +78,7 @@ export const HELP = `npm run bench [-- options]     (bench/README.md explains th
   --warmup S          warm-up seconds per server, every route at once, 0 to 10 (default 1)
   --connections N     keep-alive connections, 1 to 256 (default 32)
   --cookies N         distinct cookies of the rotating /read, 0 to 20000 (default 10000)
-  --budget M          minutes the whole run may take, 1 to 60 (default 25): no round starts
+  --budget M          minutes the whole run may take, 1 to 60 (default 35): no round starts
                       that would end after it
   --no-pin            do not pin servers and wrk to separate CPUs
   --no-redis-pin      do not pin redis-server to wrk's CPU
@@ -192,7 +192,7 @@ export function readConfig(argv: string[] = process.argv.slice(2)): Config | nul
     warmup: num('warmup', 1, 0, 10),
     connections: num('connections', 32, 1, 256),
     cookies,
-    budget: num('budget', 25, 1, 60),
+    budget: num('budget', 35, 1, 60),
     pin: !(values['no-pin'] ?? env('no-pin') === '1'),
     redisPin: !(values['no-redis-pin'] ?? env('no-redis-pin') === '1'),
     countRequests: num('count-requests', 100, 0, 1000),

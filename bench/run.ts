@@ -7,7 +7,7 @@
  * loaded by wrk pinned to the other, in paired interleaved rounds (bench/rounds.ts): bare
  * node:http right before and after every server. Then the scale run: stores holding a million
  * sessions, a user's 10,000 sessions, the cost of importing sessionware. The whole run is bounded
- * by `--budget` (15 minutes by default).
+ * by `--budget` (35 minutes by default).
  *
  * @module
  */
