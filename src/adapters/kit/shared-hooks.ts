@@ -1,9 +1,9 @@
 /**
  * The response hooks of `holdNodeResponse` that many responses share: put once on a prototype
- * that many responses share (a top-level Express app's `app.response`), so the response itself
- * gets no property, or as the same four own properties of every response. A hooked call finds its
- * response's hold through the request (`res.req`, whose session state keeps it). Part of
- * `sessionware/adapters/kit` (internal).
+ * (a top-level Express app's `app.response`), so the response itself gets no property, or as the
+ * same four own properties of every response. A hooked call finds its response's hold through
+ * the request (`res.req`, whose session state keeps it). Part of `sessionware/adapters/kit`
+ * (internal).
  *
  * @module
  */
@@ -14,13 +14,9 @@ export type Method = (...args: unknown[]) => unknown
 
 /** What a shared hook passes a call to: the hold of the response it was called on. */
 interface SharedHold {
-  /** The methods under the hooks it was made for (the hooks of this copy of the library). */
+  /** The methods under the prototype hooks it was made for (this copy of the library's). */
   readonly shared: Originals | null
-  hold(index: number, args: unknown[]): unknown
-}
-
-/** A hold whose response has the shared own hooks ({@link OWN_HOOKS}). */
-interface OwnHold {
+  /** Its response has the shared own hooks ({@link OWN_HOOKS}). */
   readonly ownShared: boolean
   readonly res: object
   hold(index: number, args: unknown[]): unknown
@@ -38,14 +34,19 @@ export type Originals = readonly [Method, Method, Method, Method]
 /** A prototype with the hooks, or a response held through one. */
 export type Shared = Record<PropertyKey, unknown> & { [ORIGINALS]?: Originals }
 
-/** The hold of `res` made for the hooks `originals` stand under, if its request has one. */
-function holdOf(res: Shared, originals: Originals): SharedHold | undefined {
+/** The hold that the request of `res` (`res.req`) keeps, if it keeps one. */
+function requestHoldOf(res: Shared): Partial<SharedHold> | undefined {
   const req = res.req
   if (typeof req !== 'object' || req === null) return undefined
-  const hold = sharedHoldOf(req) as SharedHold | undefined
+  return sharedHoldOf(req) as Partial<SharedHold> | undefined
+}
+
+/** The hold of `res` made for the hooks `originals` stand under, if its request has one. */
+function holdOf(res: Shared, originals: Originals): SharedHold | undefined {
+  const hold = requestHoldOf(res)
   // Another copy of the library on the same prototype hooks under (or over) these: its hold is
   // its own hooks' business.
-  return hold !== undefined && hold.shared === originals ? hold : undefined
+  return hold?.shared === originals ? (hold as SharedHold) : undefined
 }
 
 /**
@@ -70,11 +71,9 @@ export function hookPrototype(proto: Shared): Originals {
 }
 
 /** The hold of `res` whose own hooks are {@link OWN_HOOKS}, found through `res.req`. */
-function ownHoldOf(res: Shared): OwnHold | undefined {
-  const req = res.req
-  if (typeof req !== 'object' || req === null) return undefined
-  const hold = sharedHoldOf(req) as Partial<OwnHold> | undefined
-  return hold?.ownShared === true && hold.res === res ? (hold as OwnHold) : undefined
+function ownHoldOf(res: Shared): SharedHold | undefined {
+  const hold = requestHoldOf(res)
+  return hold?.ownShared === true && hold.res === res ? (hold as SharedHold) : undefined
 }
 
 /** The own hook of method `index` that every response held this way shares. */
