@@ -26,6 +26,11 @@ export interface Goal {
    * can reach there, so a goal above it is out of reach on this machine.
    */
   readonly ceiling?: string
+  /**
+   * What the ceiling is compared with, when not `versus`: for a goal between two sessionware
+   * servers (a store with a million sessions against its twin), the ceiling's own twin.
+   */
+  readonly ceilingVersus?: string
 }
 
 const ALL: readonly Scenario['name'][] = ['none', 'read', 'read-many', 'write']
@@ -106,6 +111,8 @@ export const GOALS: readonly Goal[] = [
     versus: 'sessionware-memory-10k',
     scenarios: READS,
     min: 0.9,
+    ceiling: 'node-memory-lookup-1m',
+    ceilingVersus: 'node-memory-lookup-10k',
   },
   {
     issue: 9,

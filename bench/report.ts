@@ -120,9 +120,10 @@ export function goalResults(input: ReportInput): GoalResult[] {
       const s = input.ratios.compare(goal.target, goal.versus, scenario, 'rps')
       if (s === undefined || !input.scenarios.some((x) => x.name === scenario)) continue
       const cpu = input.ratios.compare(goal.target, goal.versus, scenario, 'cpu')
+      const ceilingVersus = goal.ceilingVersus ?? goal.versus
       const ceiling =
-        goal.ceiling !== undefined && names.has(goal.ceiling)
-          ? input.ratios.compare(goal.ceiling, goal.versus, scenario, 'rps')
+        goal.ceiling !== undefined && names.has(goal.ceiling) && names.has(ceilingVersus)
+          ? input.ratios.compare(goal.ceiling, ceilingVersus, scenario, 'rps')
           : undefined
       const pass = s.median >= goal.min
       const ceilingMedian = ceiling?.median ?? Number.NaN

@@ -53,6 +53,8 @@ async function start(target: Target): Promise<{ server: Listening; report?: Pref
     }
   }
   const server = await STARTERS[target.framework](target, manager)
+  // A ceiling server of the scale run fills its own store (bench/servers/memory-lookup.ts).
+  report ??= server.report
   return report === undefined ? { server } : { server, report }
 }
 

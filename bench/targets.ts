@@ -95,6 +95,11 @@ export const SEALED_API_CEILING = 'node-sodium-cookie-api'
  * (bench/servers/memory-lookup.ts): the most a store in memory with hashed ids can serve here.
  */
 export const MEMORY_CEILING = 'node-memory-lookup'
+/**
+ * The memory ceiling's work behind the least a lazy, promise-based session API adds (as
+ * {@link SEALED_API_CEILING}): the ceiling of any library with sessionware's API and a memory store.
+ */
+export const MEMORY_API_CEILING = 'node-memory-lookup-api'
 /** The same work on bare Fastify: the ceiling of an encrypted cookie on Fastify. */
 export const FASTIFY_SEALED_CEILING = 'fastify-sodium-cookie'
 
@@ -219,6 +224,15 @@ export const TARGETS: readonly Target[] = [
     group: 'extra',
     packageName: 'sodium-native',
   },
+  {
+    ...bare(
+      'node',
+      MEMORY_API_CEILING,
+      'bare node:http + one SHA-256 and Map lookup behind a minimal lazy session API (its ceiling)',
+    ),
+    storage: 'memory',
+    group: 'extra',
+  },
   rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),
 
   bare('express', 'express', 'bare Express', 'express'),
@@ -292,6 +306,20 @@ export const TARGETS: readonly Target[] = [
   // which slows the session code down a little: compare a scale server with its twin only).
   sw('node', 'memory', 'sessionware-memory-10k', { group: 'scale', prefill: SCALE_TWIN }),
   sw('node', 'memory', 'sessionware-memory-1m', { group: 'scale', prefill: SCALE_SESSIONS }),
+  // The memory ceiling (bench/servers/memory-lookup.ts) filled the same two ways: what holding a
+  // million records in V8's heap costs a request with no session library.
+  {
+    ...bare('node', 'node-memory-lookup-10k', 'the memory ceiling holding 10,001 records'),
+    storage: 'memory',
+    group: 'scale',
+    prefill: SCALE_TWIN,
+  },
+  {
+    ...bare('node', 'node-memory-lookup-1m', 'the memory ceiling holding a million records'),
+    storage: 'memory',
+    group: 'scale',
+    prefill: SCALE_SESSIONS,
+  },
   sw('node', 'redis', 'sessionware-redis-10k', { group: 'scale', prefill: SCALE_TWIN }),
   sw('node', 'redis', 'sessionware-redis-1m', { group: 'scale', prefill: SCALE_SESSIONS }),
   sw('node', 'postgres', 'sessionware-postgres-10k', { group: 'scale', prefill: SCALE_TWIN }),

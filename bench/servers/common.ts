@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { PrefillReport } from './prefill.ts'
 
 /** Every server listens on loopback. */
 export const HOST = '127.0.0.1'
@@ -25,6 +26,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void
 export interface Listening {
   readonly port: number
   stop(): Promise<void>
+  /** What a ceiling server of the scale run made when it filled its own store. */
+  readonly report?: PrefillReport
 }
 
 /** Run on stop, after the server has closed (Redis and PostgreSQL clients, stores). */

@@ -17,11 +17,19 @@
  * memory can reach on this machine; it leaves out what a library must add to it (the id's format
  * check, copying the record out, a session object).
  *
+ * `node-memory-lookup-api` (an extra target) does the same work behind the least any library with
+ * sessionware's API adds (bench/servers/lazy-api.ts): the most a lazy, promise-based session API
+ * can reach with a memory store here. `node-memory-lookup-10k` and `-1m` (the scale run) fill the
+ * `Map` before they listen, as the memory store's scale servers are filled, and hand their cookies
+ * over: what holding a million records costs a request with no session library.
+ *
  * @module
  */
 
-import { hash } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
+import { type LazyWork, lazyApi } from './lazy-api.ts'
+import { heapUsed, type PrefillReport } from './prefill.ts'
 
 /** A record as a minimal store keeps it. */
 interface StoredRecord {
@@ -36,8 +44,14 @@ const LIFETIME_MS = FOURTEEN_DAYS_S * 1000
 /** SHA-256, base64url, one-shot (node 20.12+; the project needs 20.19), as sessionware does. */
 const digest = (id: string): string => hash('sha256', id, 'base64url')
 
-/** Starts the ceiling server. */
-export function startMemoryLookup(): Promise<Listening> {
+const newRecord = (now: number): StoredRecord => ({
+  fields: new Map([['n', '1']]),
+  lastActiveAt: now,
+  expiresAt: now + LIFETIME_MS,
+})
+
+/** The records, and the one a Cookie header names (made on first sight, or afresh once expired). */
+function memoryLookup() {
   const records = new Map<string, StoredRecord>()
   const find = (cookie: string | undefined): StoredRecord => {
     const at = cookie === undefined ? -1 : cookie.indexOf('session=')
@@ -47,30 +61,97 @@ export function startMemoryLookup(): Promise<Listening> {
     let record = records.get(key)
     const now = Date.now()
     if (record === undefined || record.expiresAt <= now) {
-      record = { fields: new Map([['n', '1']]), lastActiveAt: now, expiresAt: now + LIFETIME_MS }
+      record = newRecord(now)
       records.set(key, record)
     }
     return record
   }
-  return listenNode((req, res) => {
-    switch (req.url) {
-      case '/none':
-        return send(res, 0)
-      case '/read': {
-        const n = JSON.parse(find(req.headers.cookie).fields.get('n') as string) as number
-        res.setHeader('vary', 'Cookie')
-        return send(res, n)
-      }
-      case '/write': {
-        const record = find(req.headers.cookie)
-        const n = JSON.parse(record.fields.get('n') as string) as number
-        record.fields.set('n', JSON.stringify(n + 1))
-        record.lastActiveAt = Date.now()
-        res.setHeader('vary', 'Cookie')
-        return send(res, 2)
-      }
-      default:
-        return notFound(res)
-    }
-  })
+  return { records, find }
+}
+
+/** The ceiling's work behind the least a lazy, promise-based session API adds (lazy-api.ts). */
+function memoryWork(find: (cookie: string | undefined) => StoredRecord): LazyWork<StoredRecord> {
+  return {
+    open: find,
+    read: (record) => JSON.parse(record.fields.get('n') as string) as number,
+    write(record) {
+      const n = JSON.parse(record.fields.get('n') as string) as number
+      record.fields.set('n', JSON.stringify(n + 1))
+      record.lastActiveAt = Date.now()
+    },
+    cookie: () => undefined,
+  }
+}
+
+/**
+ * Fills `records` with `count` sessions under random ids of sessionware's length (the scale run's
+ * ceilings), keeping the cookies of `sample` of them, spread over the fill, and one more (the seed).
+ */
+function fill(records: Map<string, StoredRecord>, count: number, sample: number): PrefillReport {
+  const heapBefore = heapUsed()
+  const rssBefore = process.memoryUsage().rss
+  const started = performance.now()
+  const step = Math.max(1, Math.floor(count / (sample + 1)))
+  const kept: string[] = []
+  const now = Date.now()
+  for (let index = 0; index < count; index++) {
+    const id = randomBytes(24).toString('base64url')
+    records.set(digest(id), newRecord(now))
+    if (index % step === 0 && kept.length <= sample) kept.push(`session=${id}`)
+  }
+  const [seed = '', ...cookies] = kept
+  return {
+    sessions: count,
+    created: count,
+    seconds: (performance.now() - started) / 1000,
+    heapBefore,
+    heapAfter: heapUsed(),
+    rssBefore,
+    rssAfter: process.memoryUsage().rss,
+    seed,
+    cookies: cookies.slice(0, sample),
+  }
+}
+
+/** How to start the ceiling server. */
+export interface MemoryLookupOptions {
+  /** Behind the least a lazy session API adds (`node-memory-lookup-api`). */
+  readonly api?: boolean
+  /** Sessions to create before listening (the scale run), and how many cookies to report. */
+  readonly prefill?: { readonly count: number; readonly sample: number }
+}
+
+/** Starts the ceiling server; with `prefill`, `report` says what the fill made. */
+export async function startMemoryLookup(options: MemoryLookupOptions = {}): Promise<Listening> {
+  const { records, find } = memoryLookup()
+  const report =
+    options.prefill === undefined
+      ? undefined
+      : fill(records, options.prefill.count, options.prefill.sample)
+  const server = await listenNode(
+    options.api
+      ? lazyApi(memoryWork(find))
+      : (req, res) => {
+          switch (req.url) {
+            case '/none':
+              return send(res, 0)
+            case '/read': {
+              const n = JSON.parse(find(req.headers.cookie).fields.get('n') as string) as number
+              res.setHeader('vary', 'Cookie')
+              return send(res, n)
+            }
+            case '/write': {
+              const record = find(req.headers.cookie)
+              const n = JSON.parse(record.fields.get('n') as string) as number
+              record.fields.set('n', JSON.stringify(n + 1))
+              record.lastActiveAt = Date.now()
+              res.setHeader('vary', 'Cookie')
+              return send(res, 2)
+            }
+            default:
+              return notFound(res)
+          }
+        },
+  )
+  return report === undefined ? server : { ...server, report }
 }

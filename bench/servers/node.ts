@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { withSessions } from '../../src/adapters/node.ts'
 import { getSession } from '../../src/index.ts'
 import {
+  MEMORY_API_CEILING,
   MEMORY_CEILING,
   REDIS_CEILING,
   SEALED_API_CEILING,
@@ -95,6 +96,13 @@ async function ironSession(): Promise<Handler> {
 export async function startNode(target: Target, manager: Manager | undefined): Promise<Listening> {
   if (target.name === REDIS_CEILING) return startRedisRoundtrip(target)
   if (target.name === MEMORY_CEILING) return startMemoryLookup()
+  if (target.name === MEMORY_API_CEILING) return startMemoryLookup({ api: true })
+  if (target.group === 'scale' && target.kind === 'bare' && target.storage === 'memory') {
+    // The memory ceiling of the scale run, filled before it listens (BENCH_PREFILL).
+    const count = Number(process.env.BENCH_PREFILL ?? 0)
+    const sample = Number(process.env.BENCH_SAMPLE ?? 10_000)
+    return startMemoryLookup(count > 0 ? { prefill: { count, sample } } : {})
+  }
   if (target.name === SEALED_CEILING) return startSodiumCookie()
   if (target.name === SEALED_API_CEILING) return startSodiumCookie(true)
   if (target.kind === 'bare') return listenNode(bare())

@@ -57,7 +57,8 @@ async function createOne(sessions: SessionManager<Data>): Promise<string> {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
-function heapUsed(): number | null {
+/** Heap used after two full collections (bytes); `null` without `--expose-gc`. */
+export function heapUsed(): number | null {
   if (gc === undefined) return null
   gc()
   gc()

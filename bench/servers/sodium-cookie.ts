@@ -18,25 +18,15 @@
  * encrypted cookie on Fastify.
  *
  * `node-sodium-cookie-api` (an extra target) does the same work behind the least any library with
- * sessionware's API adds, written inline with nothing else: a state object hung on the request,
- * the response's `writeHead` hooked per request (to send `Vary: Cookie` and a changed session's
- * cookie before the headers leave), the session loaded on the handler's first ask through a
- * promise the handler awaits, and its idle deadline checked against the clock. Its ratio is the
- * most a lazy, promise-based session API can reach with an encrypted cookie on this machine.
+ * sessionware's API adds (bench/servers/lazy-api.ts), with the idle deadline checked against the
+ * clock: the most a lazy, promise-based session API can reach with an encrypted cookie here.
  *
  * @module
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
-import {
-  FOURTEEN_DAYS_S,
-  type Handler,
-  type Listening,
-  listenNode,
-  notFound,
-  send,
-} from './common.ts'
+import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
+import { type LazyWork, lazyApi } from './lazy-api.ts'
 
 interface Sodium {
   crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -137,70 +127,28 @@ export function sodiumCookie(): SodiumCookie {
   }
 }
 
-/** The lazy API's per-request state (`node-sodium-cookie-api`). */
-class LazyState {
-  readonly cookie: string | undefined
-  loaded: Promise<OpenedCookie> | undefined = undefined
-  changed: OpenedCookie | undefined = undefined
-
-  constructor(cookie: string | undefined) {
-    this.cookie = cookie
-  }
-}
-
-const STATE = Symbol('state')
-type Attached = IncomingMessage & { [STATE]?: LazyState }
-
-/** The ceiling's work behind the least a lazy, promise-based session API adds. */
-function lazyApi(work: SodiumCookie): Handler {
-  const load = (req: Attached): Promise<OpenedCookie> => {
-    const state = req[STATE] as LazyState
-    if (state.loaded === undefined) {
-      const session = work.open(state.cookie)
+/** The ceiling's work behind the least a lazy, promise-based session API adds (lazy-api.ts). */
+function sodiumWork(work: SodiumCookie): LazyWork<OpenedCookie> {
+  return {
+    open(cookie) {
+      const session = work.open(cookie)
       // The idle deadline, as every session checks it (an expired one would start afresh).
       if (session.a + FOURTEEN_DAYS_S < Date.now() / 1000) session.d = { n: 0 }
-      state.loaded = Promise.resolve(session)
-    }
-    return state.loaded
-  }
-  const route = async (req: Attached, res: ServerResponse): Promise<void> => {
-    switch (req.url) {
-      case '/none':
-        return send(res, 0)
-      case '/read':
-        return send(res, (await load(req)).d.n)
-      case '/write': {
-        const session = await load(req)
-        session.a = Math.floor(Date.now() / 1000)
-        session.d = { n: session.d.n + 1 }
-        ;(req[STATE] as LazyState).changed = session
-        return send(res, 2)
-      }
-      default:
-        return notFound(res)
-    }
-  }
-  return (req: Attached, res) => {
-    const state = new LazyState(req.headers.cookie)
-    req[STATE] = state
-    const writeHead = res.writeHead
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (state.loaded !== undefined) this.setHeader('vary', 'Cookie')
-      if (state.changed !== undefined) this.setHeader('set-cookie', work.cookie(state.changed))
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
-    } as ServerResponse['writeHead']
-    route(req, res).catch((error: unknown) => {
-      console.error(error)
-      res.statusCode = 500
-      res.end()
-    })
+      return session
+    },
+    read: (session) => session.d.n,
+    write(session) {
+      session.a = Math.floor(Date.now() / 1000)
+      session.d = { n: session.d.n + 1 }
+    },
+    cookie: work.cookie,
   }
 }
 
 /** Starts the node:http ceiling server (`api`: behind the least a lazy session API adds). */
 export function startSodiumCookie(api = false): Promise<Listening> {
   const work = sodiumCookie()
-  if (api) return listenNode(lazyApi(work))
+  if (api) return listenNode(lazyApi(sodiumWork(work)))
   return listenNode((req, res) => {
     switch (req.url) {
       case '/none':
