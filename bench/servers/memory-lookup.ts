@@ -29,7 +29,7 @@
 import { hash, randomBytes } from 'node:crypto'
 import { FOURTEEN_DAYS_S, type Listening, listenNode, notFound, send } from './common.ts'
 import { type LazyWork, lazyApi } from './lazy-api.ts'
-import { heapUsed, type PrefillReport } from './prefill.ts'
+import { measureFill, type PrefillReport } from './prefill.ts'
 
 /** A record as a minimal store keeps it. */
 interface StoredRecord {
@@ -87,30 +87,19 @@ function memoryWork(find: (cookie: string | undefined) => StoredRecord): LazyWor
  * Fills `records` with `count` sessions under random ids of sessionware's length (the scale run's
  * ceilings), keeping the cookies of `sample` of them, spread over the fill, and one more (the seed).
  */
-function fill(records: Map<string, StoredRecord>, count: number, sample: number): PrefillReport {
-  const heapBefore = heapUsed()
-  const rssBefore = process.memoryUsage().rss
-  const started = performance.now()
-  const step = Math.max(1, Math.floor(count / (sample + 1)))
-  const kept: string[] = []
-  const now = Date.now()
-  for (let index = 0; index < count; index++) {
-    const id = randomBytes(24).toString('base64url')
-    records.set(digest(id), newRecord(now))
-    if (index % step === 0 && kept.length <= sample) kept.push(`session=${id}`)
-  }
-  const [seed = '', ...cookies] = kept
-  return {
-    sessions: count,
-    created: count,
-    seconds: (performance.now() - started) / 1000,
-    heapBefore,
-    heapAfter: heapUsed(),
-    rssBefore,
-    rssAfter: process.memoryUsage().rss,
-    seed,
-    cookies: cookies.slice(0, sample),
-  }
+function fill(
+  records: Map<string, StoredRecord>,
+  count: number,
+  sample: number,
+): Promise<PrefillReport> {
+  return measureFill(count, count, sample, (keep) => {
+    const now = Date.now()
+    for (let index = 0; index < count; index++) {
+      const id = randomBytes(24).toString('base64url')
+      records.set(digest(id), newRecord(now))
+      keep(index, `session=${id}`)
+    }
+  })
 }
 
 /** How to start the ceiling server. */
@@ -127,7 +116,7 @@ export async function startMemoryLookup(options: MemoryLookupOptions = {}): Prom
   const report =
     options.prefill === undefined
       ? undefined
-      : fill(records, options.prefill.count, options.prefill.sample)
+      : await fill(records, options.prefill.count, options.prefill.sample)
   const server = await listenNode(
     options.api
       ? lazyApi(memoryWork(find))

@@ -57,8 +57,7 @@ async function createOne(sessions: SessionManager<Data>): Promise<string> {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
-/** Heap used after two full collections (bytes); `null` without `--expose-gc`. */
-export function heapUsed(): number | null {
+function heapUsed(): number | null {
   if (gc === undefined) return null
   gc()
   gc()
@@ -89,32 +88,24 @@ async function copyRows(target: Target, total: number): Promise<void> {
 }
 
 /**
- * Creates `count` sessions and returns their report, with the cookies of `sample` of them (spread
- * evenly) and one more, the seed.
+ * Runs a fill that makes `created` of the store's `count` sessions one by one, and measures it: its
+ * time, the heap and RSS before and after, and the cookies of `sample` of them (spread evenly) and
+ * one more (the seed), which `fill` hands to `keep` with each session's index.
  */
-export async function prefill(
-  target: Target,
-  sessions: SessionManager<Data>,
+export async function measureFill(
   count: number,
+  created: number,
   sample: number,
+  fill: (keep: (index: number, cookie: string) => void) => unknown,
 ): Promise<PrefillReport> {
   const heapBefore = heapUsed()
   const rssBefore = process.memoryUsage().rss
   const started = performance.now()
-  const copies = target.storage === 'postgres' && count > sample + 1
-  const created = copies ? Math.min(count, sample + 1) : count
   const step = Math.max(1, Math.floor(created / (sample + 1)))
   const kept: string[] = []
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < created) {
-      const index = next++
-      const cookie = await createOne(sessions)
-      if (index % step === 0 && kept.length <= sample) kept.push(cookie)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, created) }, worker))
-  if (copies) await copyRows(target, count)
+  await fill((index, cookie) => {
+    if (index % step === 0 && kept.length <= sample) kept.push(cookie)
+  })
   const seconds = (performance.now() - started) / 1000
   const [seed = '', ...cookies] = kept
   return {
@@ -128,4 +119,29 @@ export async function prefill(
     seed,
     cookies: cookies.slice(0, sample),
   }
+}
+
+/**
+ * Creates `count` sessions and returns their report, with the cookies of `sample` of them (spread
+ * evenly) and one more, the seed.
+ */
+export function prefill(
+  target: Target,
+  sessions: SessionManager<Data>,
+  count: number,
+  sample: number,
+): Promise<PrefillReport> {
+  const copies = target.storage === 'postgres' && count > sample + 1
+  const created = copies ? Math.min(count, sample + 1) : count
+  return measureFill(count, created, sample, async (keep) => {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < created) {
+        const index = next++
+        keep(index, await createOne(sessions))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, created) }, worker))
+    if (copies) await copyRows(target, count)
+  })
 }
