@@ -67,6 +67,7 @@ function complete(selected: Target[]): Target[] {
     if (!names.has(goal.target)) continue
     names.add(goal.versus)
     if (goal.ceiling !== undefined) names.add(goal.ceiling)
+    if (goal.ceilingVersus !== undefined) names.add(goal.ceilingVersus)
   }
   for (const name of [...names]) names.add(frameworkBaseline(targetByName(name) as Target).name)
   names.add(PAIR)
