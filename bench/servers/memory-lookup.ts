@@ -69,7 +69,7 @@ function memoryLookup() {
   return { records, find }
 }
 
-/** The ceiling's work behind the least a lazy, promise-based session API adds (lazy-api.ts). */
+/** The ceiling's work on a record, with or without the lazy API in front (lazy-api.ts). */
 function memoryWork(find: (cookie: string | undefined) => StoredRecord): LazyWork<StoredRecord> {
   return {
     open: find,
@@ -113,27 +113,25 @@ export interface MemoryLookupOptions {
 /** Starts the ceiling server; with `prefill`, `report` says what the fill made. */
 export async function startMemoryLookup(options: MemoryLookupOptions = {}): Promise<Listening> {
   const { records, find } = memoryLookup()
+  const work = memoryWork(find)
   const report =
     options.prefill === undefined
       ? undefined
       : await fill(records, options.prefill.count, options.prefill.sample)
   const server = await listenNode(
     options.api
-      ? lazyApi(memoryWork(find))
+      ? lazyApi(work)
       : (req, res) => {
           switch (req.url) {
             case '/none':
               return send(res, 0)
             case '/read': {
-              const n = JSON.parse(find(req.headers.cookie).fields.get('n') as string) as number
+              const n = work.read(find(req.headers.cookie))
               res.setHeader('vary', 'Cookie')
               return send(res, n)
             }
             case '/write': {
-              const record = find(req.headers.cookie)
-              const n = JSON.parse(record.fields.get('n') as string) as number
-              record.fields.set('n', JSON.stringify(n + 1))
-              record.lastActiveAt = Date.now()
+              work.write(find(req.headers.cookie))
               res.setHeader('vary', 'Cookie')
               return send(res, 2)
             }

@@ -71,6 +71,12 @@ export interface SodiumCookie {
   write(cookie: string | undefined): string
 }
 
+/** `/write`'s change: the counter plus one, the last-active time now. */
+function bump(session: OpenedCookie): void {
+  session.a = Math.floor(Date.now() / 1000)
+  session.d = { n: session.d.n + 1 }
+}
+
 /** A fresh key and the payload sealed with it. */
 export function sodiumCookie(): SodiumCookie {
   const sodium = createRequire(import.meta.url)('sodium-native') as Sodium
@@ -120,8 +126,7 @@ export function sodiumCookie(): SodiumCookie {
     cookie,
     write(value) {
       const session = open(value)
-      session.a = Math.floor(Date.now() / 1000)
-      session.d = { n: session.d.n + 1 }
+      bump(session)
       return cookie(session)
     },
   }
@@ -137,10 +142,7 @@ function sodiumWork(work: SodiumCookie): LazyWork<OpenedCookie> {
       return session
     },
     read: (session) => session.d.n,
-    write(session) {
-      session.a = Math.floor(Date.now() / 1000)
-      session.d = { n: session.d.n + 1 }
-    },
+    write: bump,
     cookie: work.cookie,
   }
 }
