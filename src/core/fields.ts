@@ -6,7 +6,7 @@
  * @module
  */
 import type { ClientInfo } from './client.ts'
-import { type Bag, NO_FLASH } from './session.ts'
+import { type Bag, bag, NO_FLASH } from './session.ts'
 import type { Serializer, SessionFields, SessionPatch } from './types.ts'
 
 /** Prefix of data fields. */
@@ -34,14 +34,10 @@ export interface DecodedFields {
   client: ClientInfo | undefined
 }
 
-function bagOf(): Bag {
-  return Object.create(null) as Bag
-}
-
 /** Decodes fields one at a time into what {@link DecodedFields} holds. */
 class FieldDecoder implements DecodedFields {
   readonly serializer: Serializer
-  data: Bag = bagOf()
+  data: Bag = bag()
   flash: Bag = NO_FLASH
   maxAge: number | undefined = undefined
   renewedAt: number | undefined = undefined
@@ -58,7 +54,7 @@ class FieldDecoder implements DecodedFields {
   field(name: string, text: string): void {
     if (name.startsWith(DATA)) this.data[name.slice(2)] = this.serializer.parse(text)
     else if (name.startsWith(FLASH)) {
-      if (this.flash === NO_FLASH) this.flash = bagOf()
+      if (this.flash === NO_FLASH) this.flash = bag()
       this.flash[name.slice(2)] = this.serializer.parse(text)
     } else if (name === MAX_AGE) this.maxAge = positive(text)
     else if (name === RENEWED_AT) this.renewedAt = positive(text)
@@ -135,7 +131,7 @@ export function applyPatch(
   fields: SessionFields,
   patch: Pick<SessionPatch, 'set' | 'unset' | 'clearPrefix'>,
 ): Record<string, string> {
-  const out: Record<string, string> = Object.create(null)
+  const out = bag() as Record<string, string>
   const prefix = patch.clearPrefix
   for (const name in fields) {
     if (prefix !== undefined && name.startsWith(prefix)) continue

@@ -9,6 +9,7 @@
  */
 
 import { READ_NOW, type ReadNow } from '../core/read-now.ts'
+import { bag } from '../core/session.ts'
 import type {
   PatchResult,
   SessionFields,
@@ -340,10 +341,10 @@ function copyIn(record: SessionRecord, version: number): Stored {
 
 /**
  * A copy holding exactly the contract's fields, so callers never share an object with the store.
- * The fields object has no prototype: a field named `__proto__` is an own field like any other.
+ * The fields object inherits nothing: a field named `__proto__` is an own field like any other.
  */
 function copyOut(stored: Stored): SessionRecord {
-  const fields: Record<string, string> = Object.create(null)
+  const fields = bag() as Record<string, string>
   for (const [name, text] of stored.fields) fields[name] = text
   const record: { -readonly [K in keyof SessionRecord]: SessionRecord[K] } = {
     id: stored.id,

@@ -82,6 +82,38 @@ describe('Session', () => {
     })
   })
 
+  it('inherits nothing: names of Object.prototype members are absent until set, then ordinary keys', async () => {
+    type Loose = Session<Record<string, unknown>, Flash>
+    const names = ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']
+    const check = (s: Loose, present: readonly string[]) => {
+      for (const name of names) {
+        assert.equal(s.has(name), present.includes(name), name)
+        if (!present.includes(name)) assert.equal(s.get(name), undefined, name)
+      }
+      assert.deepEqual([...s.keys()].sort(), [...present, 'n'].sort())
+    }
+    for (const sessions of Object.values(managers())) {
+      const first = await request(sessions, undefined, (s) => {
+        const loose = s as unknown as Loose
+        loose.set('n', 1)
+        check(loose, [])
+        loose.set('toString', 'a')
+        loose.set('constructor', 2)
+        check(loose, ['toString', 'constructor'])
+      })
+      // Loaded from the cookie or the store: the same, and the values came back.
+      await request(sessions, first.cookie, (s) => {
+        const loose = s as unknown as Loose
+        check(loose, ['toString', 'constructor'])
+        assert.equal(loose.get('toString'), 'a')
+        assert.equal(loose.get('constructor'), 2)
+        assert.equal(loose.delete('toString'), true)
+        check(loose, ['constructor'])
+        assert.equal(`${String(loose.get('n'))}`, '1')
+      })
+    }
+  })
+
   it('is new and unchanged for a visitor without a cookie, and writes nothing when only read', async () => {
     for (const sessions of Object.values(managers())) {
       const { setCookie } = await request(sessions, undefined, (s) => {
