@@ -143,7 +143,7 @@ export const GOALS: readonly Goal[] = [
     versus: 'express-session-redis',
     scenarios: ALL,
     min: 1.6,
-    ceiling: 'express',
+    ceiling: 'express-redis-roundtrips',
   },
   {
     issue: 7,

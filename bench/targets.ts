@@ -100,6 +100,11 @@ export const MEMORY_CEILING = 'node-memory-lookup'
  * {@link SEALED_API_CEILING}): the ceiling of any library with sessionware's API and a memory store.
  */
 export const MEMORY_API_CEILING = 'node-memory-lookup-api'
+/**
+ * Bare Express doing the Redis round trips of a session (one `HGETALL` on `/read`, that and one
+ * `HSET` on `/write`; bench/servers/express.ts): the ceiling of a session over Redis on Express.
+ */
+export const EXPRESS_REDIS_CEILING = 'express-redis-roundtrips'
 /** The same work on bare Fastify: the ceiling of an encrypted cookie on Fastify. */
 export const FASTIFY_SEALED_CEILING = 'fastify-sodium-cookie'
 
@@ -236,6 +241,16 @@ export const TARGETS: readonly Target[] = [
   rival('node', 'cookie', 'iron-session', 'iron-session', 'iron-session'),
 
   bare('express', 'express', 'bare Express', 'express'),
+  {
+    ...bare(
+      'express',
+      EXPRESS_REDIS_CEILING,
+      'bare Express + the round trips of a session over node-redis (its Redis ceiling)',
+      'express',
+    ),
+    storage: 'redis',
+    redisPrefix: `bench:${EXPRESS_REDIS_CEILING}:`,
+  },
   rival('express', 'memory', 'express-session', 'express-session (MemoryStore)', 'express-session'),
   rival(
     'express',

@@ -1,5 +1,6 @@
 /**
- * The Express 5 servers: bare Express, express-session (MemoryStore, and connect-redis 9 on the
+ * The Express 5 servers: bare Express, bare Express with the Redis round trips of a session (the
+ * ceiling of the Redis goals), express-session (MemoryStore, and connect-redis 9 on the
  * benchmark's redis-server) set up as its README recommends, and sessionware through
  * `sessionMiddleware` of `sessionware/adapters/express` (with `discardOnError` after the routes).
  *
@@ -17,6 +18,7 @@ import {
   redisClient,
   secret,
 } from './common.ts'
+import { roundtripHash } from './redis-roundtrip.ts'
 import { type Manager, readN, writeN } from './sessionware.ts'
 
 declare module 'express-session' {
@@ -67,6 +69,27 @@ async function expressSession(app: Express, target: Target): Promise<void> {
   })
 }
 
+/**
+ * The Express Redis ceiling: bare Express doing the Redis round trips any session over Redis needs,
+ * with node-redis as `redis-roundtrip.ts` sets it up: none on `/none`, one `HGETALL` on `/read`
+ * (the load), and on `/write` the load and then one `HSET` (a session is read before the handler
+ * runs and saved after it, so a write costs two round trips whatever the library).
+ */
+async function redisRoundtrips(app: Express, target: Target): Promise<void> {
+  const { client, key } = await roundtripHash(target)
+  routes(app, {
+    read: async (_req, res) => {
+      const hash = await client.hGetAll(key)
+      res.json({ n: Number(hash['.n']) })
+    },
+    write: async (_req, res) => {
+      const hash = await client.hGetAll(key)
+      await client.hSet(key, 'lastActiveAt', String(Date.now()))
+      res.json({ n: Number(hash['.n']) + 1 })
+    },
+  })
+}
+
 async function sessionware(app: Express, manager: Manager): Promise<void> {
   const { discardOnError, sessionMiddleware } = await import('../../src/adapters/express.ts')
   app.use(sessionMiddleware(manager.sessions))
@@ -88,7 +111,9 @@ export async function startExpress(
 ): Promise<Listening> {
   const { default: createApp } = await import('express')
   const app = createApp()
-  if (target.kind === 'bare') {
+  if (target.kind === 'bare' && target.storage === 'redis') {
+    await redisRoundtrips(app, target)
+  } else if (target.kind === 'bare') {
     routes(app, {
       read: (_req, res) => res.json({ n: 1 }),
       write: (_req, res) => res.json({ n: 2 }),

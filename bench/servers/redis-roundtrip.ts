@@ -21,8 +21,10 @@ import { type Listening, listenNode, notFound, redisClient, send } from './commo
 /** Fourteen days in milliseconds, the lifetime the hash claims (it is never expired). */
 const LIFETIME_MS = 14 * 24 * 3600 * 1000
 
-/** Starts the ceiling server on the benchmark's redis-server. */
-export async function startRedisRoundtrip(target: Target): Promise<Listening> {
+/** The ceiling's client and the one key it reads: a session-shaped hash, written now. */
+export async function roundtripHash(
+  target: Target,
+): Promise<{ client: Awaited<ReturnType<typeof redisClient>>; key: string }> {
   const client = await redisClient(true)
   const key = `${target.redisPrefix ?? 'bench:roundtrip:'}{fixed}`
   const now = Date.now()
@@ -33,6 +35,12 @@ export async function startRedisRoundtrip(target: Target): Promise<Listening> {
     expiresAt: String(now + LIFETIME_MS),
     '.n': '1',
   })
+  return { client, key }
+}
+
+/** Starts the ceiling server on the benchmark's redis-server. */
+export async function startRedisRoundtrip(target: Target): Promise<Listening> {
+  const { client, key } = await roundtripHash(target)
   const failed = (res: Parameters<typeof send>[0]) => (error: unknown) => {
     console.error(error)
     res.statusCode = 500

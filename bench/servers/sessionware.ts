@@ -40,13 +40,24 @@ async function cookieCodec(codec: Target['codec']) {
   return createSealedCodec({ keys: [secret()] })
 }
 
+/** `store` with its reads answered from `setImmediate` (and no synchronous read). */
+async function deferredReads(store: SessionStore): Promise<SessionStore> {
+  const { READ_NOW } = await import('../../src/core/read-now.ts')
+  const deferred = Object.create(store) as SessionStore
+  Object.defineProperty(deferred, READ_NOW, { value: undefined })
+  deferred.get = (id) => new Promise((resolve) => setImmediate(resolve)).then(() => store.get(id))
+  return deferred
+}
+
 async function serverStore(target: Target, prefill: number): Promise<SessionStore> {
   if (target.storage === 'memory') {
     const { createMemoryStore } = await import('../../src/stores/memory.ts')
     // The default cap (10,000 records) is one short of the 10,001 sessions the benchmark holds.
     const store = createMemoryStore({ maxEntries: prefill + MEMORY_HEADROOM })
     cleanups.push(() => store.close())
-    return store
+    // BENCH_DEFER=1: reads answered from setImmediate, as express-session's MemoryStore answers
+    // (a diagnostic for bench/ab.ts: how much the moment a response is written costs here).
+    return process.env.BENCH_DEFER === '1' ? deferredReads(store) : store
   }
   if (target.storage === 'redis') {
     const { createRedisStore } = await import('../../src/stores/redis.ts')
