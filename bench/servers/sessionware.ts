@@ -12,6 +12,7 @@
 
 import { randomBytes } from 'node:crypto'
 import type { SessionManager } from '../../src/core/manager.ts'
+import { READ_NOW } from '../../src/core/read-now.ts'
 import type { Session } from '../../src/core/session.ts'
 import type { SessionStore } from '../../src/core/types.ts'
 import { createCookieStorage, createServerStorage, createSessions } from '../../src/index.ts'
@@ -41,8 +42,7 @@ async function cookieCodec(codec: Target['codec']) {
 }
 
 /** `store` with its reads answered from `setImmediate` (and no synchronous read). */
-async function deferredReads(store: SessionStore): Promise<SessionStore> {
-  const { READ_NOW } = await import('../../src/core/read-now.ts')
+function deferredReads(store: SessionStore): SessionStore {
   const deferred = Object.create(store) as SessionStore
   Object.defineProperty(deferred, READ_NOW, { value: undefined })
   deferred.get = (id) => new Promise((resolve) => setImmediate(resolve)).then(() => store.get(id))
