@@ -150,9 +150,10 @@ class Manager implements StateOwner, StateSource {
   /**
    * Reads what the request's cookie names into `rs.loaded`, `rs.loadedAs` and `rs.stale`: at once
    * when the storage answers synchronously (cookie storage, the memory store), returning
-   * undefined; otherwise the returned promise settles once it has.
+   * undefined; otherwise it returns the storage's pending read, whose result the caller hands to
+   * {@link found} (in its own reaction: each `then` in between is one more microtask per request).
    */
-  read(rs: RequestState, now: number): Promise<void> | undefined {
+  read(rs: RequestState, now: number): Promise<LoadedSession | InvalidCookieReason> | undefined {
     const value = readCookie(rs.header, this.options.cookie.name, this.options.cookie.encoding)
     if (value === undefined) return undefined
     const read = this.storage.read(value, now)
@@ -160,7 +161,7 @@ class Manager implements StateOwner, StateSource {
       this.found(rs, read, now)
       return undefined
     }
-    return read.then((result) => this.found(rs, result, now))
+    return read
   }
 
   /** Records what the cookie gave. */
@@ -194,7 +195,7 @@ class Manager implements StateOwner, StateSource {
    */
   load(rs: RequestState): Promise<Session<SessionData, SessionData>> {
     const now = this.options.clock()
-    let pending: Promise<void> | undefined
+    let pending: Promise<LoadedSession | InvalidCookieReason> | undefined
     try {
       pending = this.read(rs, now)
       if (pending === undefined) return Promise.resolve(this.open(rs, now))
@@ -203,8 +204,9 @@ class Manager implements StateOwner, StateSource {
     }
     rs.loading++
     return pending.then(
-      () => {
+      (result) => {
         rs.loading--
+        this.found(rs, result, now)
         return this.open(rs, now)
       },
       (error: unknown) => {
@@ -225,7 +227,11 @@ class Manager implements StateOwner, StateSource {
       }
       // What the cookie named must end with the new login, including a renewal's old id: read it
       // now unless the request did already.
-      if (prior === undefined) await this.read(rs, this.options.clock())
+      if (prior === undefined) {
+        const now = this.options.clock()
+        const pending = this.read(rs, now)
+        if (pending !== undefined) this.found(rs, await pending, now)
+      }
       if (rs.state !== undefined) rs.state.replaced = true
       rs.replacedByNew = true
       rs.state = this.state(null, this.options.clock())

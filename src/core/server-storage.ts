@@ -11,31 +11,13 @@ import {
   SessionStoreError,
   type StoreOperation,
 } from '../errors.ts'
-import type { ClientInfo } from './client.ts'
-import {
-  ADDRESS,
-  applyPatch,
-  DATA,
-  type DecodedFields,
-  decodeFieldMap,
-  decodeFields,
-  encodeFields,
-  FLASH,
-  MAX_AGE,
-  PERSISTENT,
-  RENEWED_AT,
-  USER_AGENT,
-} from './fields.ts'
+import { applyPatch, decodeFieldMap, decodeFields, RENEWED_AT } from './fields.ts'
 import { type LentRecord, patchNowOf, type ReadNow, readNowOf } from './read-now.ts'
 import { jsonSerializer } from './serializer.ts'
 import type { SessionState } from './session.ts'
 import { defaultId, ID_FORMAT, IdHandles } from './session-ids.ts'
-import {
-  flashToKeep,
-  type LoadedSession,
-  type SessionStorage,
-  type WriteOutcome,
-} from './storage.ts'
+import { allFields, clientFields, patchOf } from './state-fields.ts'
+import type { LoadedSession, SessionStorage, WriteOutcome } from './storage.ts'
 import { StoredSession } from './stored-session.ts'
 import {
   type PatchResult,
@@ -99,13 +81,21 @@ export interface ServerStorageOptions {
 /** Pointers followed before a write gives up: a session renewed again within its grace window. */
 const MAX_HOPS = 3
 
+/** A store's failure, as the `SessionStoreError` it surfaces as. */
+function storeError(operation: StoreOperation, cause: unknown): SessionStoreError {
+  return cause instanceof SessionStoreError ? cause : new SessionStoreError(operation, { cause })
+}
+
 async function call<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (cause) {
-    if (cause instanceof SessionStoreError) throw cause
-    throw new SessionStoreError(operation, { cause })
+    throw storeError(operation, cause)
   }
+}
+
+const rejectLoad = (cause: unknown): never => {
+  throw storeError('load', cause)
 }
 
 /**
@@ -153,76 +143,6 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     state.renewedAt = state.now()
   }
 
-  /** Every field of the state, for a new record. */
-  function allFields(state: SessionState): Record<string, string> {
-    const view: DecodedFields = {
-      data: state.data,
-      flash: flashToKeep(state),
-      maxAge: state.maxAge,
-      renewedAt: state.renewedAt !== state.createdAt ? state.renewedAt : undefined,
-      persistent: state.persistent,
-      client: state.client,
-    }
-    return encodeFields(view, serializer)
-  }
-
-  /**
-   * Adds to `set` the client fields to write (option `clientInfo`): those that differ from `stored`,
-   * what the record keeps.
-   */
-  function clientFields(
-    client: ClientInfo | undefined,
-    stored: ClientInfo | undefined,
-    set: Record<string, string>,
-  ): Record<string, string> {
-    if (client === undefined) return set
-    if (client.userAgent !== undefined && client.userAgent !== stored?.userAgent) {
-      set[USER_AGENT] = client.userAgent
-    }
-    if (client.address !== undefined && client.address !== stored?.address) {
-      set[ADDRESS] = client.address
-    }
-    return set
-  }
-
-  /** The fields this request changed, as a patch. */
-  function patchOf(state: SessionState, now: number, timesOnly: boolean): SessionPatch {
-    const times = {
-      lastActiveAt: now,
-      expiresAt: state.deadline(state, now),
-    }
-    const c = state.changes
-    const set = clientFields(state.client, state.storedClient, {})
-    if (timesOnly || c === null) return { set, unset: [], ...times }
-    const unset: string[] = []
-    let clearPrefix: string | undefined
-    if (c.all) {
-      clearPrefix = DATA
-      for (const key in state.data) set[DATA + key] = serializer.stringify(state.data[key])
-    } else {
-      for (const key of c.keys) {
-        if (key in state.data) set[DATA + key] = serializer.stringify(state.data[key])
-        else unset.push(DATA + key)
-      }
-    }
-    for (const key of c.flash) {
-      if (state.flashOut !== null && key in state.flashOut) {
-        set[FLASH + key] = serializer.stringify(state.flashOut[key])
-      } else unset.push(FLASH + key)
-    }
-    if (c.maxAge) {
-      if (state.maxAge === undefined) unset.push(MAX_AGE)
-      else set[MAX_AGE] = String(state.maxAge)
-    }
-    if (c.persistent && state.persistent !== undefined) {
-      set[PERSISTENT] = state.persistent ? '1' : '0'
-    }
-    const patch: { -readonly [K in keyof SessionPatch]: SessionPatch[K] } = { set, unset, ...times }
-    if (clearPrefix !== undefined) patch.clearPrefix = clearPrefix
-    if (c.subject) patch.subject = state.subject ?? null
-    return patch
-  }
-
   /** Applies a patch, following pointers of sessions renewed meanwhile. */
   async function patchAt(handle: string, patch: SessionPatch): Promise<WriteOutcome> {
     let moved = false
@@ -256,7 +176,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
   }
 
   async function create(state: SessionState, now: number): Promise<void> {
-    const fields = allFields(state)
+    const fields = allFields(state, serializer)
     for (let attempt = 0; attempt < 3; attempt++) {
       const record: SessionRecord = {
         id: state.handle as string,
@@ -291,8 +211,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
         record = readNow.read(record.movedTo)
       }
     } catch (cause) {
-      if (cause instanceof SessionStoreError) throw cause
-      throw new SessionStoreError('load', { cause })
+      throw storeError('load', cause)
     }
     if (record === null || record.movedTo !== undefined) return 'unknown-id'
     const decoded = decodeFieldMap(record.fields, serializer)
@@ -301,24 +220,47 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     return new StoredSession(value, record, decoded, forwardedFrom)
   }
 
-  async function readAsync(
+  /** What a record read from the store gives (the record the session's own id named, or its target). */
+  function loaded(
     value: string,
     handle: string,
+    record: SessionRecord | null,
+    forwardedFrom: string | null,
     remember: boolean,
-  ): Promise<LoadedSession | InvalidCookieReason> {
-    let record = await call('load', () => store.get(handle))
-    if (record === null) return 'unknown-id'
-    let forwardedFrom: string | null = null
-    if (record.movedTo !== undefined) {
-      forwardedFrom = handle
-      const target = record.movedTo
-      record = await call('load', () => store.get(target))
-      if (record === null || record.movedTo !== undefined) return 'unknown-id'
+  ): LoadedSession | InvalidCookieReason {
+    if (record === null || (forwardedFrom !== null && record.movedTo !== undefined)) {
+      return 'unknown-id'
     }
     const decoded = decodeFields(record.fields, serializer)
     if (decoded === null) return 'malformed'
     if (remember) handles.found(value, handle)
     return new StoredSession(value, record, decoded, forwardedFrom)
+  }
+
+  /**
+   * Reads a session from a store that answers with a promise: one reaction on the store's own
+   * promise for the record, its errors and its decoding (each further `then` or `await` would be
+   * one more microtask on every request); a renewed session's pointer costs a second read.
+   */
+  function readAsync(
+    value: string,
+    handle: string,
+    remember: boolean,
+  ): Promise<LoadedSession | InvalidCookieReason> {
+    let pending: Promise<SessionRecord | null>
+    try {
+      pending = store.get(handle)
+    } catch (cause) {
+      return Promise.reject(storeError('load', cause))
+    }
+    return pending.then((record) => {
+      if (record === null || record.movedTo === undefined) {
+        return loaded(value, handle, record, null, remember)
+      }
+      return call('load', () => store.get(record.movedTo as string)).then((target) =>
+        loaded(value, handle, target, handle, remember),
+      )
+    }, rejectLoad)
   }
 
   const storage: SessionStorage = {
@@ -344,12 +286,12 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     },
     create,
     patch(state: SessionState, now: number, timesOnly: boolean): Promise<WriteOutcome> {
-      return patchAt(state.handle as string, patchOf(state, now, timesOnly))
+      return patchAt(state.handle as string, patchOf(state, now, timesOnly, serializer))
     },
     patchNow(state: SessionState, now: number, timesOnly: boolean): WriteOutcome | undefined {
       const sync = patchNowOf(store)
       if (sync === undefined) return undefined
-      return patchAtNow(sync, state.handle as string, patchOf(state, now, timesOnly))
+      return patchAtNow(sync, state.handle as string, patchOf(state, now, timesOnly, serializer))
     },
     async renew(
       state: SessionState,
@@ -358,7 +300,7 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       graceMs: number,
     ): Promise<WriteOutcome> {
       const oldHandle = loaded.handle as string
-      const patch = patchOf(state, now, false)
+      const patch = patchOf(state, now, false, serializer)
       rekey(state)
       await create(state, now)
       const newHandle = state.handle as string
