@@ -157,10 +157,19 @@ export function commitState(
     )
   }
   const only = plan.steps.length === 1 ? plan.steps[0] : undefined
-  if ((only === 'patch' || only === 'touch') && options.storage.patchNow !== undefined) {
-    // A store that patches synchronously: the response need not wait for a promise.
-    const outcome = options.storage.patchNow(state, now, only === 'touch')
+  if (only === 'patch' || only === 'touch') {
+    // The commonest write. A store that patches synchronously: the response need not wait for a
+    // promise; any other: one reaction on the storage's patch, not `run`'s chain of them.
+    const storage = options.storage
+    const outcome = storage.patchNow?.(state, now, only === 'touch')
     if (outcome !== undefined) return cookies(options, rs, state, plan, outcome, now)
+    let pending: Promise<WriteOutcome>
+    try {
+      pending = storage.patch(state, now, only === 'touch')
+    } catch (error) {
+      return Promise.reject(error) // as from `run`: a store write fails as a rejection
+    }
+    return pending.then((outcome) => cookies(options, rs, state, plan, outcome, now))
   }
   return run(options, rs, state, plan.steps, now).then((outcome) =>
     cookies(options, rs, state, plan, outcome, now),

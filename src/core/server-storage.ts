@@ -98,6 +98,10 @@ const rejectLoad = (cause: unknown): never => {
   throw storeError('load', cause)
 }
 
+const rejectUpdate = (cause: unknown): never => {
+  throw storeError('update', cause)
+}
+
 /**
  * Keeps sessions in a server-side store; the cookie carries only a random id. Unknown ids are
  * never adopted: a request presenting one gets a new id. Logout (`invalidate()`) deletes the record,
@@ -143,18 +147,22 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     state.renewedAt = state.now()
   }
 
-  /** Applies a patch, following pointers of sessions renewed meanwhile. */
-  async function patchAt(handle: string, patch: SessionPatch): Promise<WriteOutcome> {
-    let moved = false
-    for (let hop = 0; hop < MAX_HOPS; hop++) {
-      const target = handle
-      const result: PatchResult = await call('update', () => store.patch(target, patch))
-      if (result.ok) return moved ? 'moved' : 'ok'
-      if (result.reason === 'gone') return 'gone'
-      handle = result.movedTo
-      moved = true
+  /**
+   * Applies a patch, following pointers of sessions renewed meanwhile (`hop`: pointers followed so
+   * far). One reaction on the store's promise per record patched.
+   */
+  function patchAt(handle: string, patch: SessionPatch, hop = 0): Promise<WriteOutcome> {
+    let pending: Promise<PatchResult>
+    try {
+      pending = store.patch(handle, patch)
+    } catch (cause) {
+      return Promise.reject(storeError('update', cause))
     }
-    return 'gone'
+    return pending.then((result): WriteOutcome | Promise<WriteOutcome> => {
+      if (result.ok) return hop > 0 ? 'moved' : 'ok'
+      if (result.reason === 'gone' || hop + 1 >= MAX_HOPS) return 'gone'
+      return patchAt(result.movedTo, patch, hop + 1)
+    }, rejectUpdate)
   }
 
   /** `patchAt` done at once, on a store that patches synchronously (the memory store). */
