@@ -262,10 +262,9 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
       return Promise.reject(storeError('load', cause))
     }
     return pending.then((record) => {
-      if (record === null || record.movedTo === undefined) {
-        return loaded(value, handle, record, null, remember)
-      }
-      return call('load', () => store.get(record.movedTo as string)).then((target) =>
+      const movedTo = record?.movedTo
+      if (movedTo === undefined) return loaded(value, handle, record, null, remember)
+      return call('load', () => store.get(movedTo)).then((target) =>
         loaded(value, handle, target, handle, remember),
       )
     }, rejectLoad)
