@@ -236,9 +236,8 @@ export function createServerStorage(options: ServerStorageOptions): SessionStora
     forwardedFrom: string | null,
     remember: boolean,
   ): LoadedSession | InvalidCookieReason {
-    if (record === null || (forwardedFrom !== null && record.movedTo !== undefined)) {
-      return 'unknown-id'
-    }
+    // A pointer's target that points on again is not followed (as in `readLent`).
+    if (record === null || record.movedTo !== undefined) return 'unknown-id'
     const decoded = decodeFields(record.fields, serializer)
     if (decoded === null) return 'malformed'
     if (remember) handles.found(value, handle)
