@@ -106,7 +106,12 @@ export interface GoalResult {
   readonly pass: boolean
   /** The goal's ceiling server over `versus` (median req/s ratio), when it was measured. */
   readonly ceiling: number
-  /** Missed, and so did the ceiling: out of reach on this machine. */
+  /** The goal's floor of a lazy API over `versus` (median req/s ratio), when it was measured. */
+  readonly floor: number
+  /**
+   * Missed, and so did the ceiling or the floor of a lazy API: out of reach on this machine (for
+   * any library with sessionware's API, when only the floor missed).
+   */
   readonly beyondCeiling: boolean
 }
 
@@ -125,17 +130,23 @@ export function goalResults(input: ReportInput): GoalResult[] {
         goal.ceiling !== undefined && names.has(goal.ceiling) && names.has(ceilingVersus)
           ? input.ratios.compare(goal.ceiling, ceilingVersus, scenario, 'rps')
           : undefined
+      const floor =
+        goal.floor !== undefined && names.has(goal.floor)
+          ? input.ratios.compare(goal.floor, goal.versus, scenario, 'rps')
+          : undefined
       const pass = s.median >= goal.min
       const ceilingMedian = ceiling?.median ?? Number.NaN
+      const floorMedian = floor?.median ?? Number.NaN
       out.push({
         goal,
         scenario,
         ...s,
         cpuMedian: cpu?.median ?? Number.NaN,
         ceiling: ceilingMedian,
+        floor: floorMedian,
         pass,
-        // A ceiling that was not measured (NaN) compares false: never beyond it.
-        beyondCeiling: !pass && ceilingMedian < goal.min,
+        // A ceiling or floor that was not measured (NaN) compares false: never beyond it.
+        beyondCeiling: !pass && (ceilingMedian < goal.min || floorMedian < goal.min),
       })
     }
   }
@@ -163,6 +174,7 @@ export function goalLines(
       'req/s: median (min–max)',
       'req/CPU-s',
       'ceiling',
+      'floor of a lazy API',
     ],
   ]
   for (const r of results) {
@@ -178,9 +190,10 @@ export function goalLines(
       Number.isFinite(r.ceiling)
         ? `${r.ceiling.toFixed(2)} (${labelOf(r.goal.ceiling ?? '')})`
         : '–',
+      Number.isFinite(r.floor) ? r.floor.toFixed(2) : '–',
     ])
   }
-  return rows.length > 1 ? table(rows, ['l', 'r', 'l', 'l', 'l', 'r', 'r', 'r', 'l']) : []
+  return rows.length > 1 ? table(rows, ['l', 'r', 'l', 'l', 'l', 'r', 'r', 'r', 'l', 'r']) : []
 }
 
 /** The second bare node:http against the first: drift of the run. */

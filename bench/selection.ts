@@ -55,8 +55,8 @@ function matches(token: string): Target[] {
 }
 
 /**
- * Adds the pair, the drift server, each server's bare framework and its goals' rivals, and the
- * Redis ceiling next to any Redis store of the HTTP comparison.
+ * Adds the pair, the drift server, each server's bare framework and its goals' rivals, ceilings
+ * and floors, and the Redis ceiling next to any Redis store of the HTTP comparison.
  */
 function complete(selected: Target[]): Target[] {
   const names = new Set(selected.map((t) => t.name))
@@ -68,6 +68,7 @@ function complete(selected: Target[]): Target[] {
     names.add(goal.versus)
     if (goal.ceiling !== undefined) names.add(goal.ceiling)
     if (goal.ceilingVersus !== undefined) names.add(goal.ceilingVersus)
+    if (goal.floor !== undefined) names.add(goal.floor)
   }
   for (const name of [...names]) names.add(frameworkBaseline(targetByName(name) as Target).name)
   names.add(PAIR)
