@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MEMORY_API_CEILING, SEALED_API_CEILING, type Scenario } from './targets.ts'
+import { MEMORY_API_CEILING, type Scenario, SEALED_API_CEILING } from './targets.ts'
 
 /** One target ratio. */
 export interface Goal {
