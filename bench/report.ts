@@ -112,7 +112,7 @@ export interface GoalResult {
    * Missed, and so did the ceiling or the floor of a lazy API: out of reach on this machine (for
    * any library with sessionware's API, when only the floor missed).
    */
-  readonly beyondCeiling: boolean
+  readonly outOfReach: boolean
 }
 
 /** The goals whose servers and scenarios this run measured. */
@@ -146,7 +146,7 @@ export function goalResults(input: ReportInput): GoalResult[] {
         floor: floorMedian,
         pass,
         // A ceiling or floor that was not measured (NaN) compares false: never beyond it.
-        beyondCeiling: !pass && (ceilingMedian < goal.min || floorMedian < goal.min),
+        outOfReach: !pass && (ceilingMedian < goal.min || floorMedian < goal.min),
       })
     }
   }
@@ -179,7 +179,7 @@ export function goalLines(
   ]
   for (const r of results) {
     rows.push([
-      r.pass ? '✓' : r.beyondCeiling ? '⊘' : '✗',
+      r.pass ? '✓' : r.outOfReach ? '⊘' : '✗',
       String(r.goal.issue),
       labelOf(r.goal.target),
       labelOf(r.goal.versus),

@@ -85,7 +85,7 @@ export function phaseReport(
   const goalTable = goalLines(goals, cookies, result.phase.scenarios)
   if (goalTable.length > 0) {
     const met = goals.filter((g) => g.pass).length
-    const beyond = goals.filter((g) => g.beyondCeiling).length
+    const beyond = goals.filter((g) => g.outOfReach).length
     lines.push(
       '',
       `### Goals: ${met} of ${goals.length} met, ${beyond} missed beyond their ceiling or floor (✓: the median reaches the goal; ⊘: missed, and so did the ceiling or the floor of a lazy API)`,
