@@ -39,11 +39,11 @@ interface ServeOptions {
 async function serve(
   t: TestContext,
   client: RedisStoreClient,
-  prefix: string,
+  keyPrefix: string,
   options: ServeOptions = {},
 ): Promise<Served> {
   let now = Date.now()
-  const redis = createRedisStore(client, { keyPrefix: prefix, timeout: 1 })
+  const redis = createRedisStore(client, { keyPrefix, timeout: 1 })
   const sessions = createSessions({
     storage: createServerStorage({
       store: options.wrap?.(redis) ?? redis,
@@ -90,7 +90,7 @@ async function serve(
 }
 
 /** A fresh key prefix, so tests on the shared server never see each other's sessions. */
-const prefix = (): string => `load${randomBytes(4).toString('hex')}:`
+const freshPrefix = (): string => `load${randomBytes(4).toString('hex')}:`
 
 /** The body of `/`, without the handle. */
 const parsed = (body: string): { isNew: boolean; data: Record<string, unknown> } => {
@@ -122,7 +122,7 @@ describe('loading a session from the redis store', () => {
     it(`${name}: reads a renewed session through its old id, and writes land on the new record`, async (t) => {
       const server = await sharedRedis(t)
       if (server === null) return
-      const app = await serve(t, await connect(server.url, t), prefix())
+      const app = await serve(t, await connect(server.url, t), freshPrefix())
       const first = await app.call('/?set=a')
       const old = first.cookie as string
       assert.ok(old, 'the first write set a cookie')
@@ -141,7 +141,7 @@ describe('loading a session from the redis store', () => {
     it(`${name}: gives a fresh session for a record whose fields do not decode, never a 500`, async (t) => {
       const server = await sharedRedis(t)
       if (server === null) return
-      const keyPrefix = prefix()
+      const keyPrefix = freshPrefix()
       const app = await serve(t, await connect(server.url, t), keyPrefix)
       const first = await app.call('/?set=a')
       const cookie = first.cookie as string
@@ -156,7 +156,7 @@ describe('loading a session from the redis store', () => {
       const server = await sharedRedis(t)
       if (server === null) return
       let failing = false
-      const app = await serve(t, await connect(server.url, t), prefix(), {
+      const app = await serve(t, await connect(server.url, t), freshPrefix(), {
         generateId: () => {
           if (failing) throw new Error('no id today')
           return randomBytes(24).toString('base64url')
@@ -182,7 +182,7 @@ describe('loading a session from the redis store', () => {
     const client = await nodeRedis(server.url)
     t.after(() => client.destroy())
     let gets = 0
-    const app = await serve(t, client, prefix(), {
+    const app = await serve(t, client, freshPrefix(), {
       wrap: (store) => ({
         ...store,
         get: (id) => {
@@ -204,7 +204,7 @@ describe('loading a session from the redis store', () => {
     const client = await nodeRedis(server.url)
     t.after(() => client.destroy())
     let store: SessionStore | undefined
-    const app = await serve(t, client, prefix(), {
+    const app = await serve(t, client, freshPrefix(), {
       wrap: (redis) => {
         store = redis
         return redis
